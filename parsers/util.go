@@ -1,0 +1,236 @@
+package parsers
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// IsEmpty reports whether v is one of the markers devices write for "no
+// value": such fields are absent from the record, not values.
+func IsEmpty(v string) bool {
+	switch v {
+	case "", "-", "--", "N/A", "n/a", "NA", "None", "none", "NONE", "UNKNOWN", "unknown", "Unknown",
+		"not-applicable", "(null)", "null", "NULL", "\"\"", "0.0.0.0", "::":
+		return true
+	}
+	return false
+}
+
+// Clean returns v, or "" when v is an empty marker.
+func Clean(v string) string {
+	if IsEmpty(v) {
+		return ""
+	}
+	return v
+}
+
+// ParseIP parses an IPv4 or IPv6 address (brackets and an IPv4-mapped form
+// are accepted); empty markers and garbage give the zero Addr.
+func ParseIP(s string) netip.Addr {
+	if IsEmpty(s) {
+		return netip.Addr{}
+	}
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		s = s[1 : len(s)-1]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a = a.Unmap()
+	if a.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// ParseNum parses a non-negative decimal; empty markers and garbage are unset.
+func ParseNum(s string) Num {
+	if n, ok := atoi64(s); ok {
+		return N(n)
+	}
+	return Num{}
+}
+
+// ParsePort parses a port 1..65535; 0 and anything else are unset.
+func ParsePort(s string) Num {
+	n, ok := atoi64(s)
+	if !ok || n < 1 || n > 65535 {
+		return Num{}
+	}
+	return N(n)
+}
+
+// ParseStatus parses an HTTP status; "0", "000" and "-" are unset.
+func ParseStatus(s string) Num {
+	n, ok := atoi64(s)
+	if !ok || n < 100 || n > 999 {
+		return Num{}
+	}
+	return N(n)
+}
+
+func atoi64(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// SetUser fills user.name and user.domain from a logged user: "CORP\jdoe"
+// becomes name jdoe, domain CORP; "jdoe@corp.com" stays whole in name;
+// an LDAP DN keeps its first CN. Empty markers leave both absent.
+func SetUser(r *Record, s string) {
+	s = strings.TrimSpace(s)
+	if IsEmpty(s) {
+		return
+	}
+	if i := strings.LastIndexByte(s, '\\'); i >= 0 {
+		dom, name := s[:i], s[i+1:]
+		dom = strings.TrimRight(dom, "\\")
+		if IsEmpty(name) {
+			return
+		}
+		r.UserName = name
+		r.UserDomain = Clean(dom)
+		return
+	}
+	if len(s) > 3 && (strings.HasPrefix(s, "CN=") || strings.HasPrefix(s, "cn=")) {
+		v := s[3:]
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			v = v[:i]
+		}
+		if !IsEmpty(v) {
+			r.UserName = v
+		}
+		return
+	}
+	r.UserName = s
+}
+
+// SetURL fills url.original and, where they can be told, scheme, domain,
+// port, path and query. It accepts absolute URLs, "host:port" (CONNECT),
+// "host/path" and path-only forms; it never fails.
+func SetURL(r *Record, raw string) {
+	if IsEmpty(raw) {
+		return
+	}
+	r.URLOriginal = raw
+	s := raw
+	if i := strings.Index(s, "://"); i > 0 && i < 10 {
+		r.URLScheme = strings.ToLower(s[:i])
+		s = s[i+3:]
+	} else if s[0] == '/' {
+		setPathQuery(r, s)
+		return
+	}
+	hostEnd := strings.IndexAny(s, "/?#")
+	host := s
+	rest := ""
+	if hostEnd >= 0 {
+		host, rest = s[:hostEnd], s[hostEnd:]
+	}
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:] // userinfo never becomes the domain
+	}
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			if p := host[end+1:]; len(p) > 1 && p[0] == ':' {
+				r.URLPort = ParsePort(p[1:])
+			}
+			host = host[1:end]
+		}
+	} else if c := strings.LastIndexByte(host, ':'); c >= 0 && strings.Count(host, ":") == 1 {
+		r.URLPort = ParsePort(host[c+1:])
+		host = host[:c]
+	}
+	if host != "" {
+		r.URLDomain = host
+	}
+	if rest != "" {
+		setPathQuery(r, rest)
+	}
+}
+
+func setPathQuery(r *Record, s string) {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	path, q, _ := strings.Cut(s, "?")
+	r.URLPath = path
+	r.URLQuery = q
+}
+
+// ParseTime parses the timestamp forms vendors write in their own fields:
+// RFC 3339 (zone optional), "2006-01-02 15:04:05[.fff]", "2006/01/02
+// 15:04:05" and "02/Jan/2006:15:04:05 -0700". Times without a zone are read
+// in loc.
+func ParseTime(s string, loc *time.Location) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if loc == nil {
+		loc = time.UTC
+	}
+	if len(s) >= 19 && s[4] == '/' && s[7] == '/' {
+		b := []byte(s)
+		b[4], b[7] = '-', '-'
+		s = string(b)
+	}
+	if t, ok := parseRFC3339ish(s, loc); ok {
+		return t, true
+	}
+	if len(s) >= 20 && s[2] == '/' && s[6] == '/' && s[11] == ':' {
+		if t, err := time.Parse("02/Jan/2006:15:04:05 -0700", s); err == nil {
+			return t, true
+		}
+		if t, err := time.ParseInLocation("02/Jan/2006:15:04:05", s[:20], loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// ParseEpoch parses a Unix time in seconds, milliseconds, microseconds or
+// nanoseconds (told apart by magnitude), with an optional fraction.
+func ParseEpoch(s string) (time.Time, bool) {
+	sec, _, hasFrac := strings.Cut(s, ".")
+	n, ok := atoi64(sec)
+	if !ok {
+		return time.Time{}, false
+	}
+	if hasFrac {
+		return parseEpoch(s)
+	}
+	switch {
+	case n < 1e11:
+		return time.Unix(n, 0).UTC(), true
+	case n < 1e14:
+		return time.UnixMilli(n).UTC(), true
+	case n < 1e17:
+		return time.UnixMicro(n).UTC(), true
+	default:
+		return time.Unix(0, n).UTC(), true
+	}
+}
+
+// Lower returns s in lower case, without allocating when it already is.
+func Lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// Itoa is strconv.Itoa, here so vendor packages need one import less.
+func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
