@@ -101,15 +101,15 @@ type Record struct {
 	ObserverHostname string
 	ObserverSerial   string
 
-	RuleName     string
-	URLCategory  string // emitted as labels.url_category
-	AppCategory  string // emitted as labels.app_category
-	AppRisk      string // emitted as labels.app_risk
-	ThreatName   string // emitted as labels.threat
+	RuleName    string
+	URLCategory string // emitted as labels.url_category
+	AppCategory string // emitted as labels.app_category
+	AppRisk     string // emitted as labels.app_risk
+	ThreatName  string // emitted as labels.threat
 
-	LogOffset   Num    // byte offset of the line in its file
-	DataSource  string // labels.source: the data source name
-	Labels      []Label
+	LogOffset  Num    // byte offset of the line in its file
+	DataSource string // labels.source: the data source name
+	Labels     []Label
 }
 
 // Reset clears r for reuse, keeping the Labels backing array.
