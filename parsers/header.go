@@ -219,11 +219,17 @@ func readQuoted(s string) (string, int, bool) {
 	return "", 0, false
 }
 
+// unescapeBackslash removes the escapes \" \\ and \] (RFC 5424 and most
+// key=value syntaxes); any other backslash is literal, so quoted Windows
+// names like "CORP\jdoe" survive.
 func unescapeBackslash(s string) string {
+	if !strings.Contains(s, `\"`) && !strings.Contains(s, `\\`) && !strings.Contains(s, `\]`) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\' || s[i+1] == ']') {
 			i++
 		}
 		b.WriteByte(s[i])

@@ -107,6 +107,13 @@ type Record struct {
 	AppRisk     string // emitted as labels.app_risk
 	ThreatName  string // emitted as labels.threat
 
+	// Pseudonyms that replace an address field in the JSON (the anonymizer
+	// sets them and clears the address, so the raw value cannot leak).
+	SourceIPToken         string
+	SourceNATIPToken      string
+	DestinationIPToken    string
+	DestinationNATIPToken string
+
 	LogOffset  Num    // byte offset of the line in its file
 	DataSource string // labels.source: the data source name
 	Labels     []Label
@@ -174,20 +181,20 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	w.str([]string{"event"}, "outcome", r.Outcome)
 
 	w.str([]string{"source"}, "domain", r.SourceDomain)
-	w.addr([]string{"source"}, "ip", r.SourceIP)
+	w.addr([]string{"source"}, "ip", r.SourceIP, r.SourceIPToken)
 	w.str([]string{"source"}, "mac", r.SourceMAC)
 	w.num([]string{"source"}, "port", r.SourcePort)
 	w.num([]string{"source"}, "bytes", r.SourceBytes)
 	w.num([]string{"source"}, "packets", r.SourcePackets)
-	w.addr([]string{"source", "nat"}, "ip", r.SourceNATIP)
+	w.addr([]string{"source", "nat"}, "ip", r.SourceNATIP, r.SourceNATIPToken)
 	w.num([]string{"source", "nat"}, "port", r.SourceNATPort)
 
 	w.str([]string{"destination"}, "domain", r.DestinationDomain)
-	w.addr([]string{"destination"}, "ip", r.DestinationIP)
+	w.addr([]string{"destination"}, "ip", r.DestinationIP, r.DestinationIPToken)
 	w.num([]string{"destination"}, "port", r.DestinationPort)
 	w.num([]string{"destination"}, "bytes", r.DestinationBytes)
 	w.num([]string{"destination"}, "packets", r.DestinationPackets)
-	w.addr([]string{"destination", "nat"}, "ip", r.DestinationNATIP)
+	w.addr([]string{"destination", "nat"}, "ip", r.DestinationNATIP, r.DestinationNATIPToken)
 	w.num([]string{"destination", "nat"}, "port", r.DestinationNATPort)
 
 	w.str([]string{"network"}, "transport", r.NetworkTransport)
@@ -287,7 +294,11 @@ func (w *jsonWriter) num(path []string, name string, v Num) {
 	w.b = strconv.AppendInt(w.b, v.V, 10)
 }
 
-func (w *jsonWriter) addr(path []string, name string, a netip.Addr) {
+func (w *jsonWriter) addr(path []string, name string, a netip.Addr, token string) {
+	if token != "" {
+		w.str(path, name, token)
+		return
+	}
 	if !a.IsValid() {
 		return
 	}
