@@ -1,0 +1,43 @@
+# CloudScout. 'make run' starts the collector on its defaults; 'make test' runs
+# every test (as CI does). Go comes from the machine (go version).
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := dist/cloudscout
+
+.PHONY: all build run test test-short lint fuzz bench image clean deps
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cloudscout
+
+run: build
+	./$(BIN) run $(if $(CONFIG),--config $(CONFIG))
+
+# Installs the real clients the tests drive (logger, rsyslog, curl, lftp, tinyproxy).
+deps:
+	./scripts/install-test-deps.sh
+
+test: build
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Long fuzzing of every parser and the framer: FUZZTIME per target.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./... ); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf dist

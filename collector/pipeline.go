@@ -1,0 +1,455 @@
+// Package collector is the CloudScout runtime: it owns the receivers, the
+// parse → pseudonymize → spool pipeline, the uploader and the admin endpoint.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/cloudscout/cloudscout/collector/anonymize"
+	"github.com/cloudscout/cloudscout/collector/config"
+	"github.com/cloudscout/cloudscout/collector/spool"
+	"github.com/cloudscout/cloudscout/collector/syslog"
+	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/custom"
+)
+
+// Appender is what the pipeline needs from the spool.
+type Appender interface {
+	Append(source string, record []byte, ts time.Time) error
+	Wait(ctx context.Context) error
+	Sync() error
+}
+
+var _ Appender = (*spool.Spool)(nil)
+
+// sourceRuntime is one configured source with its counters.
+type sourceRuntime struct {
+	cfg    *config.Source
+	anon   *anonymize.Anonymizer
+	newP   func() (parsers.Parser, error)
+	stats  *SourceStats
+	logger zerolog.Logger
+	// failure logging is rate limited: at most failLogBurst lines a minute
+	failMu     sync.Mutex
+	failWindow time.Time
+	failLogged int
+}
+
+const failLogBurst = 5
+
+// SourceStats are a source's live counters. The manifest's parse figures
+// are deltas of these between two seals.
+type SourceStats struct {
+	Received  atomic.Int64 // messages or lines in
+	Records   atomic.Int64 // traffic records spooled
+	Skipped   atomic.Int64 // lines that carry no traffic event
+	Failed    atomic.Int64 // lines no parser could read
+	Truncated atomic.Int64 // messages cut at the size limit
+	Dropped   atomic.Int64 // records lost (UDP while the spool was full)
+	// field coverage, for discovery quality
+	WithUser   atomic.Int64
+	WithURL    atomic.Int64 // url or destination domain
+	WithBytes  atomic.Int64 // both directions
+	WithAction atomic.Int64
+
+	mu           sync.Mutex
+	firstErrors  []string // first failures, for status
+	sealedAt     map[string]int64
+	lastReceived atomic.Int64 // unix nanos
+}
+
+func (s *SourceStats) noteFailure(msg string) {
+	s.mu.Lock()
+	if len(s.firstErrors) < 5 {
+		s.firstErrors = append(s.firstErrors, msg)
+	}
+	s.mu.Unlock()
+}
+
+// FirstErrors returns up to five parse failures seen since start.
+func (s *SourceStats) FirstErrors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.firstErrors...)
+}
+
+func (s *SourceStats) snapshot() map[string]int64 {
+	return map[string]int64{
+		"received":    s.Received.Load(),
+		"records":     s.Records.Load(),
+		"skipped":     s.Skipped.Load(),
+		"failed":      s.Failed.Load(),
+		"truncated":   s.Truncated.Load(),
+		"dropped":     s.Dropped.Load(),
+		"with_user":   s.WithUser.Load(),
+		"with_url":    s.WithURL.Load(),
+		"with_bytes":  s.WithBytes.Load(),
+		"with_action": s.WithAction.Load(),
+	}
+}
+
+// sealDelta returns the figures since the previous call (for manifests).
+func (s *SourceStats) sealDelta() map[string]int64 {
+	now := s.snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(now))
+	for k, v := range now {
+		out[k] = v - s.sealedAt[k]
+	}
+	s.sealedAt = now
+	return out
+}
+
+// Pipeline turns raw messages and file lines into spooled records. It
+// implements syslog.Handler and filedrop.Sink.
+type Pipeline struct {
+	spool   Appender
+	sources map[string]*sourceRuntime
+	// listener key -> sources on it, in config order
+	byListener map[string][]*sourceRuntime
+	metrics    *pipelineMetrics
+	logger     zerolog.Logger
+	now        func() time.Time
+}
+
+var _ syslog.Handler = (*Pipeline)(nil)
+
+type pipelineMetrics struct {
+	received  *prometheus.CounterVec
+	records   *prometheus.CounterVec
+	skipped   *prometheus.CounterVec
+	failed    *prometheus.CounterVec
+	truncated *prometheus.CounterVec
+	dropped   *prometheus.CounterVec
+	coverage  *prometheus.CounterVec
+	unmatched *prometheus.CounterVec
+}
+
+func newPipelineMetrics(reg prometheus.Registerer) *pipelineMetrics {
+	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudscout_source_" + name, Help: help}, labels)
+		reg.MustRegister(c)
+		return c
+	}
+	return &pipelineMetrics{
+		received:  cv("received_total", "Messages or file lines received per source.", "source"),
+		records:   cv("records_total", "Traffic records parsed and accepted by the spool.", "source"),
+		skipped:   cv("skipped_total", "Lines that carry no traffic event (system, config, header lines).", "source"),
+		failed:    cv("failed_total", "Lines no parser could read.", "source"),
+		truncated: cv("truncated_total", "Messages cut at syslog.max_message_size.", "source"),
+		dropped:   cv("dropped_total", "Records lost, by reason.", "source", "reason"),
+		coverage:  cv("field_coverage_total", "Records carrying a discovery field (user, url, bytes, action).", "source", "field"),
+		unmatched: cv("unmatched_sender_total", "Messages from a sender no source on the listener accepts.", "listener"),
+	}
+}
+
+// sourceCounters caches a source's metric children so the hot path does no
+// label lookups.
+type sourceCounters struct {
+	received, records, skipped, failed, truncated, droppedFull prometheus.Counter
+	covUser, covURL, covBytes, covAction                       prometheus.Counter
+}
+
+func newPipeline(cfg *config.Config, sp Appender, key *anonymize.Key, reg prometheus.Registerer, logger zerolog.Logger) (*Pipeline, error) {
+	p := &Pipeline{
+		spool:      sp,
+		sources:    map[string]*sourceRuntime{},
+		byListener: map[string][]*sourceRuntime{},
+		metrics:    newPipelineMetrics(reg),
+		logger:     logger,
+		now:        time.Now,
+	}
+	for i := range cfg.Sources {
+		s := &cfg.Sources[i]
+		policy := cfg.Anonymize.Policy
+		if s.Anonymize != nil {
+			policy = policy.Merge(*s.Anonymize)
+		}
+		an, err := anonymize.New(key, policy)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		loc := s.Location()
+		format := s.Format
+		newP := func() (parsers.Parser, error) { return parsers.New(format, parsers.Options{Location: loc}) }
+		if spec, ok := cfg.Custom(format); ok {
+			newP = func() (parsers.Parser, error) { return custom.New(spec, loc) }
+		} else if _, ok := parsers.Lookup(format); !ok {
+			return nil, fmt.Errorf("source %s: unknown format %q", s.Name, format)
+		}
+		rt := &sourceRuntime{
+			cfg:    s,
+			anon:   an,
+			newP:   newP,
+			stats:  &SourceStats{},
+			logger: logger.With().Str("source", s.Name).Logger(),
+		}
+		if _, err := rt.newP(); err != nil {
+			return nil, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		p.sources[s.Name] = rt
+	}
+	for _, l := range cfg.Listeners() {
+		for _, s := range l.Sources {
+			p.byListener[l.Key()] = append(p.byListener[l.Key()], p.sources[s.Name])
+		}
+	}
+	return p, nil
+}
+
+func (p *Pipeline) counters(name string) *sourceCounters {
+	m := p.metrics
+	return &sourceCounters{
+		received:    m.received.WithLabelValues(name),
+		records:     m.records.WithLabelValues(name),
+		skipped:     m.skipped.WithLabelValues(name),
+		failed:      m.failed.WithLabelValues(name),
+		truncated:   m.truncated.WithLabelValues(name),
+		droppedFull: m.dropped.WithLabelValues(name, "spool_full"),
+		covUser:     m.coverage.WithLabelValues(name, "user"),
+		covURL:      m.coverage.WithLabelValues(name, "url"),
+		covBytes:    m.coverage.WithLabelValues(name, "bytes"),
+		covAction:   m.coverage.WithLabelValues(name, "action"),
+	}
+}
+
+// Stats returns the live counters of a source.
+func (p *Pipeline) Stats(source string) *SourceStats {
+	if rt, ok := p.sources[source]; ok {
+		return rt.stats
+	}
+	return nil
+}
+
+// SealHook gives the spool the parse figures for a batch's manifest.
+func (p *Pipeline) SealHook(source string) map[string]int64 {
+	if rt, ok := p.sources[source]; ok {
+		return rt.stats.sealDelta()
+	}
+	return nil
+}
+
+// Allow reports whether any source on a listener accepts a sender.
+func (p *Pipeline) Allow(listenerKey string) func(netip.Addr) bool {
+	srcs := p.byListener[listenerKey]
+	return func(a netip.Addr) bool {
+		for _, s := range srcs {
+			if s.cfg.Allows(a) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// worker is the per-stream state: parser instances (per source), an
+// anonymizer worker, and reusable buffers.
+type worker struct {
+	p       *Pipeline
+	rt      *sourceRuntime
+	c       *sourceCounters
+	parser  parsers.Parser
+	anon    *anonymize.Worker
+	rec     parsers.Record
+	buf     []byte
+	blocked bool // TCP/TLS/files wait for spool space; UDP drops
+}
+
+func (p *Pipeline) newWorker(rt *sourceRuntime, block bool) (*worker, error) {
+	pr, err := rt.newP()
+	if err != nil {
+		return nil, err
+	}
+	return &worker{p: p, rt: rt, c: p.counters(rt.cfg.Name), parser: pr, anon: rt.anon.NewWorker(), blocked: block}, nil
+}
+
+// errRejected marks lines that produced no record (skip or failure): not an
+// error for the stream.
+var errNoRecord = errors.New("no record")
+
+// handle parses one line and spools its record. It returns an error only
+// when the stream must stop (context cancelled, spool write failure on a
+// blocking stream).
+func (w *worker) handle(ctx context.Context, line string, truncated bool, offset int64) error {
+	st := w.rt.stats
+	st.Received.Add(1)
+	w.c.received.Inc()
+	now := w.p.now()
+	st.lastReceived.Store(now.UnixNano())
+	if truncated {
+		st.Truncated.Add(1)
+		w.c.truncated.Inc()
+	}
+	w.rec.Reset()
+	m := parsers.Meta{Location: w.rt.cfg.Location(), Now: now}
+	if err := parsers.ParseLine(w.parser, line, &m, &w.rec); err != nil {
+		if errors.Is(err, parsers.ErrSkip) {
+			st.Skipped.Add(1)
+			w.c.skipped.Inc()
+			return nil
+		}
+		st.Failed.Add(1)
+		w.c.failed.Inc()
+		w.noteFailure(err, line)
+		return nil
+	}
+	r := &w.rec
+	if offset >= 0 {
+		r.LogOffset = parsers.N(offset)
+	}
+	r.DataSource = w.rt.cfg.Name
+	w.coverage(r)
+	w.anon.Apply(r)
+	w.buf = r.AppendJSON(w.buf[:0])
+	for {
+		err := w.p.spool.Append(w.rt.cfg.Name, w.buf, r.Timestamp)
+		if err == nil {
+			st.Records.Add(1)
+			w.c.records.Inc()
+			return nil
+		}
+		if !errors.Is(err, spool.ErrFull) {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if !w.blocked {
+			st.Dropped.Add(1)
+			w.c.droppedFull.Inc()
+			return nil
+		}
+		// Backpressure: stop reading this stream until the spool has room.
+		if err := w.p.spool.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *worker) coverage(r *parsers.Record) {
+	st := w.rt.stats
+	if r.UserName != "" {
+		st.WithUser.Add(1)
+		w.c.covUser.Inc()
+	}
+	if r.URLOriginal != "" || r.URLDomain != "" || r.DestinationDomain != "" {
+		st.WithURL.Add(1)
+		w.c.covURL.Inc()
+	}
+	if r.SourceBytes.Set && r.DestinationBytes.Set {
+		st.WithBytes.Add(1)
+		w.c.covBytes.Inc()
+	}
+	if r.Verdict != parsers.VerdictUnknown {
+		st.WithAction.Add(1)
+		w.c.covAction.Inc()
+	}
+}
+
+func (w *worker) noteFailure(err error, line string) {
+	rt := w.rt
+	sample := line
+	if len(sample) > 200 {
+		sample = sample[:200] + "..."
+	}
+	rt.stats.noteFailure(err.Error() + ": " + sample)
+	now := w.p.now()
+	rt.failMu.Lock()
+	if now.Sub(rt.failWindow) > time.Minute {
+		rt.failWindow, rt.failLogged = now, 0
+	}
+	rt.failLogged++
+	logIt := rt.failLogged <= failLogBurst
+	rt.failMu.Unlock()
+	if logIt {
+		rt.logger.Warn().Err(err).Str("line", sample).Msg("line not parsed (counted in cloudscout_source_failed_total; further failures this minute are only counted)")
+	}
+}
+
+// Open implements syslog.Handler.
+func (p *Pipeline) Open(info syslog.StreamInfo) syslog.Stream {
+	return &syslogStream{p: p, info: info, srcs: p.byListener[info.Listener], workers: map[workerKey]*worker{}}
+}
+
+type workerKey struct {
+	source string
+	peer   netip.Addr // UDP keeps per-sender parser state
+}
+
+// maxUDPWorkers bounds per-sender state on a UDP socket.
+const maxUDPWorkers = 4096
+
+type syslogStream struct {
+	p       *Pipeline
+	info    syslog.StreamInfo
+	srcs    []*sourceRuntime
+	workers map[workerKey]*worker
+}
+
+func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool, peer netip.AddrPort) error {
+	addr := peer.Addr().Unmap()
+	var rt *sourceRuntime
+	for _, c := range s.srcs {
+		if c.cfg.Allows(addr) {
+			rt = c
+			break
+		}
+	}
+	if rt == nil {
+		s.p.metrics.unmatched.WithLabelValues(s.info.Listener).Inc()
+		return nil
+	}
+	k := workerKey{source: rt.cfg.Name}
+	udp := s.info.Transport == syslog.TransportUDP
+	if udp {
+		k.peer = addr
+	}
+	w := s.workers[k]
+	if w == nil {
+		if len(s.workers) >= maxUDPWorkers {
+			clear(s.workers)
+		}
+		var err error
+		if w, err = s.p.newWorker(rt, !udp); err != nil {
+			return err
+		}
+		s.workers[k] = w
+	}
+	return w.handle(ctx, string(data), truncated, -1)
+}
+
+func (s *syslogStream) Close() { clear(s.workers) }
+
+// OpenFile starts one file's stream: parser state (W3C #Fields) is per file.
+func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
+	rt, ok := p.sources[source]
+	if !ok {
+		return nil, fmt.Errorf("unknown source %q", source)
+	}
+	w, err := p.newWorker(rt, true)
+	if err != nil {
+		return nil, err
+	}
+	return &FileStream{w: w}, nil
+}
+
+// FileStream feeds one file's lines to the pipeline.
+type FileStream struct{ w *worker }
+
+// Line parses one line; offset is its byte offset in the (decompressed) file.
+func (f *FileStream) Line(ctx context.Context, line []byte, offset int64) error {
+	return f.w.handle(ctx, string(line), false, offset)
+}
+
+// Commit makes every record of the lines so far durable in the spool.
+func (f *FileStream) Commit(ctx context.Context) error { return f.w.p.spool.Sync() }
+
+// Close ends the stream.
+func (f *FileStream) Close() {}
