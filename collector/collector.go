@@ -148,7 +148,7 @@ func (c *Collector) Run(ctx context.Context) error {
 			ReadBuffer:              int(c.cfg.Syslog.UDPReadBuffer),
 			Allow:                   pipe.Allow(l.Key()),
 			Handler:                 pipe,
-			Logger:                  c.log.With().Str("listener", l.Key()).Logger(),
+			Logger:                  c.log,
 			Metrics:                 recvMetrics,
 		}
 		if l.Transport == "tls" {
