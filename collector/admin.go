@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -74,11 +75,12 @@ func (c *Collector) Status() Status {
 		Started:   c.started,
 		Uptime:    time.Since(c.started).Round(time.Second).String(),
 	}
+	cfg := c.config()
 	problems := c.problems()
 	st.Ready = len(problems) == 0
 	st.Problems = problems
-	for i := range c.cfg.Sources {
-		s := &c.cfg.Sources[i]
+	for i := range cfg.Sources {
+		s := &cfg.Sources[i]
 		ss := c.pipe.Stats(s.Name)
 		if ss == nil {
 			continue
@@ -180,6 +182,14 @@ func (c *Collector) adminHandler() http.Handler {
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, c.Status())
 	})
+	mux.HandleFunc("POST /api/reload", func(w http.ResponseWriter, r *http.Request) {
+		notes, err := c.ReloadFromSource()
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error(), "changes": notes})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"changes": notes})
+	})
 	mux.HandleFunc("POST /api/upload", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Minute)
 		defer cancel()
@@ -191,6 +201,19 @@ func (c *Collector) adminHandler() http.Handler {
 		writeJSON(w, http.StatusOK, res)
 	})
 	return mux
+}
+
+// ReloadFromSource reads the configuration again (Options.LoadConfig) and
+// applies it; SIGHUP and 'cloudscout reload' end here.
+func (c *Collector) ReloadFromSource() ([]string, error) {
+	if c.opts.LoadConfig == nil {
+		return nil, errors.New("this collector cannot reload (no configuration loader)")
+	}
+	cfg, err := c.opts.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return c.Reload(cfg)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

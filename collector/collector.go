@@ -32,6 +32,9 @@ type Options struct {
 	// Started, if set, is called once every listener is bound, with what a
 	// person needs to know: where it listens and where batches go.
 	Started func(Endpoints)
+	// LoadConfig, if set, reads the configuration again for a reload
+	// (SIGHUP or 'cloudscout reload').
+	LoadConfig func() (*config.Config, error)
 }
 
 // Endpoints says where a running collector listens and ships.
@@ -51,11 +54,24 @@ type Collector struct {
 	spool    *spool.Spool
 	pipe     *Pipeline
 	uploader *uploader.Uploader
-	recv     []*syslog.Receiver
 	started  time.Time
 
-	mu      sync.Mutex
+	recvMetrics *syslog.Metrics
+	inCtx       context.Context // parent of every input; cancelled first at shutdown
+	inWG        sync.WaitGroup
+	errc        chan error
+
+	mu      sync.Mutex // guards the fields below
+	cfgCur  *config.Config
+	recv    map[string]*receiver // by listener key
 	running bool
+}
+
+// receiver is one running syslog listener.
+type receiver struct {
+	r      *syslog.Receiver
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // New checks cfg and prepares a collector; it binds and opens nothing.
@@ -63,7 +79,7 @@ func New(cfg *config.Config, o Options) (*Collector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Collector{cfg: cfg, opts: o, log: o.Logger}, nil
+	return &Collector{cfg: cfg, cfgCur: cfg, opts: o, log: o.Logger, recv: map[string]*receiver{}}, nil
 }
 
 // dataPath resolves a path inside the data dir.
@@ -129,38 +145,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	c.uploader = up
 
-	recvMetrics := syslog.NewMetrics(c.reg)
-	var tlsCfg *tls.Config
-	if c.cfg.Syslog.TLS.Cert != "" {
-		if tlsCfg, err = serverTLS(c.cfg.Syslog.TLS); err != nil {
-			return fmt.Errorf("syslog tls: %w", err)
-		}
-	}
-	for _, l := range c.cfg.Listeners() {
-		rc := syslog.Config{
-			Name:                    l.Key(),
-			Transport:               l.Transport,
-			Address:                 l.Address,
-			MaxMessageSize:          int(c.cfg.Syslog.MaxMessageSize),
-			IdleTimeout:             c.cfg.Syslog.IdleTimeout.D(),
-			MaxConnections:          c.cfg.Syslog.MaxConnections,
-			MaxConnectionsPerSender: c.cfg.Syslog.MaxConnectionsPerSender,
-			ReadBuffer:              int(c.cfg.Syslog.UDPReadBuffer),
-			Allow:                   pipe.Allow(l.Key()),
-			Handler:                 pipe,
-			Logger:                  c.log,
-			Metrics:                 recvMetrics,
-		}
-		if l.Transport == "tls" {
-			rc.TLS = tlsCfg
-		}
-		r, err := syslog.New(rc)
-		if err != nil {
-			return fmt.Errorf("listener %s: %w", l.Key(), err)
-		}
-		c.recv = append(c.recv, r)
-	}
-
+	c.recvMetrics = syslog.NewMetrics(c.reg)
 	var admin net.Listener
 	if c.cfg.Collector.Admin != "" {
 		if admin, err = net.Listen("tcp", c.cfg.Collector.Admin); err != nil {
@@ -172,48 +157,62 @@ func (c *Collector) Run(ctx context.Context) error {
 	// Three stages with their own contexts, stopped in order.
 	inCtx, stopIn := context.WithCancel(context.Background())
 	defer stopIn()
+	c.inCtx = inCtx
 	upCtx, stopUp := context.WithCancel(context.Background())
 	defer stopUp()
 	spoolCtx, stopSpool := context.WithCancel(context.Background())
 	defer stopSpool()
 
-	errc := make(chan error, len(c.recv)+8)
-	var inWG, upWG, spoolWG sync.WaitGroup
+	c.errc = make(chan error, 64)
+	errc := c.errc
+	var upWG, spoolWG sync.WaitGroup
 	run := func(wg *sync.WaitGroup, name string, f func(context.Context) error, ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errc <- fmt.Errorf("%s: %w", name, err)
+				c.reportErr(fmt.Errorf("%s: %w", name, err))
 			}
 		}()
 	}
 	run(&spoolWG, "spool", sp.Run, spoolCtx)
 	run(&upWG, "uploader", up.Run, upCtx)
-	for _, r := range c.recv {
-		run(&inWG, "listener", r.Run, inCtx)
+	var runErr error
+	c.mu.Lock()
+	for _, l := range c.cfg.Listeners() {
+		if err := c.startListenerLocked(l, true); err != nil {
+			runErr = err
+			break
+		}
 	}
+	ready := make([]*receiver, 0, len(c.recv))
+	for _, r := range c.recv {
+		ready = append(ready, r)
+	}
+	c.mu.Unlock()
 	var srv *http.Server
 	if admin != nil {
 		srv = &http.Server{Handler: c.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
-		inWG.Add(1)
+		c.inWG.Add(1)
 		go func() {
-			defer inWG.Done()
+			defer c.inWG.Done()
 			if err := srv.Serve(admin); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("admin endpoint: %w", err)
+				c.reportErr(fmt.Errorf("admin endpoint: %w", err))
 			}
 		}()
 	}
 
 	// Wait until every receiver is bound (or one fails), then announce.
-	var runErr error
-	for _, r := range c.recv {
+	for _, r := range ready {
+		if runErr != nil {
+			break
+		}
 		select {
-		case <-r.Ready():
+		case <-r.r.Ready():
 		case runErr = <-errc:
 		case <-ctx.Done():
 		}
-		if runErr != nil || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 	}
@@ -242,7 +241,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 		cancel()
 	}
-	if !waitUntil(&inWG, deadline) {
+	if !waitUntil(&c.inWG, deadline) {
 		runErr = errors.Join(runErr, errors.New("receivers did not stop within the shutdown grace period"))
 	}
 	if err := sp.Sync(); err != nil {
@@ -282,8 +281,11 @@ func waitUntil(wg *sync.WaitGroup, deadline time.Time) bool {
 }
 
 func (c *Collector) endpoints(admin net.Listener) Endpoints {
-	e := Endpoints{DataDir: c.cfg.Collector.DataDir}
-	for i, l := range c.cfg.Listeners() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg := c.cfgCur
+	e := Endpoints{DataDir: cfg.Collector.DataDir}
+	for _, l := range cfg.Listeners() {
 		names := ""
 		for j, s := range l.Sources {
 			if j > 0 {
@@ -292,18 +294,144 @@ func (c *Collector) endpoints(admin net.Listener) Endpoints {
 			names += s.Name
 		}
 		addr := l.Address
-		if a := c.recv[i].Addr(); a != nil {
-			addr = a.String()
+		if r, ok := c.recv[l.Key()]; ok {
+			if a := r.r.Addr(); a != nil {
+				addr = a.String()
+			}
 		}
 		e.Listeners = append(e.Listeners, fmt.Sprintf("%s %s → source %s", l.Transport, addr, names))
 	}
 	if admin != nil {
 		e.Admin = "http://" + admin.Addr().String()
 	}
-	for _, t := range c.cfg.Upload.Targets {
+	for _, t := range cfg.Upload.Targets {
 		e.Targets = append(e.Targets, t.Name+" "+t.URL)
 	}
 	return e
+}
+
+// reportErr hands a fatal runtime error to Run without blocking.
+func (c *Collector) reportErr(err error) {
+	select {
+	case c.errc <- err:
+	default:
+		c.log.Error().Err(err).Msg("runtime error")
+	}
+}
+
+// startListenerLocked creates and starts one syslog listener.
+// A listener that fails at start-up stops the collector; one started by a
+// reload only logs, so a bad reload cannot take the appliance down.
+func (c *Collector) startListenerLocked(l config.Listener, fatal bool) error {
+	cfg := c.cfgCur
+	rc := syslog.Config{
+		Name:                    l.Key(),
+		Transport:               l.Transport,
+		Address:                 l.Address,
+		MaxMessageSize:          int(cfg.Syslog.MaxMessageSize),
+		IdleTimeout:             cfg.Syslog.IdleTimeout.D(),
+		MaxConnections:          cfg.Syslog.MaxConnections,
+		MaxConnectionsPerSender: cfg.Syslog.MaxConnectionsPerSender,
+		ReadBuffer:              int(cfg.Syslog.UDPReadBuffer),
+		Allow:                   c.pipe.Allow(l.Key()),
+		Handler:                 c.pipe,
+		Logger:                  c.log,
+		Metrics:                 c.recvMetrics,
+	}
+	if l.Transport == "tls" {
+		t, err := serverTLS(cfg.Syslog.TLS)
+		if err != nil {
+			return fmt.Errorf("syslog tls: %w", err)
+		}
+		rc.TLS = t
+	}
+	r, err := syslog.New(rc)
+	if err != nil {
+		return fmt.Errorf("listener %s: %w", l.Key(), err)
+	}
+	ctx, cancel := context.WithCancel(c.inCtx)
+	h := &receiver{r: r, cancel: cancel, done: make(chan struct{})}
+	c.recv[l.Key()] = h
+	c.inWG.Add(1)
+	go func() {
+		defer c.inWG.Done()
+		defer close(h.done)
+		if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			if fatal {
+				c.reportErr(fmt.Errorf("listener %s: %w", l.Key(), err))
+			} else {
+				c.log.Error().Err(err).Str("listener", l.Key()).Msg("listener failed")
+			}
+		}
+	}()
+	return nil
+}
+
+// Reload switches to a new configuration without a restart: sources,
+// parsers and anonymization apply to the next message of every stream;
+// listeners that stay are untouched (their connections keep going), new
+// ones start, removed ones stop. Settings that need a restart (data_dir,
+// spool, admin, upload) are reported and kept.
+func (c *Collector) Reload(cfg *config.Config) ([]string, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.running {
+		return nil, errors.New("the collector is not running")
+	}
+	var notes []string
+	old := c.cfgCur
+	if cfg.Collector != old.Collector || cfg.Spool != old.Spool || cfg.Anonymize.KeyFile != old.Anonymize.KeyFile || cfg.Syslog != old.Syslog {
+		notes = append(notes, "changes to collector, spool, syslog limits/TLS or the key file take effect after a restart")
+	}
+	if err := c.pipe.Apply(cfg); err != nil {
+		return nil, err
+	}
+	c.cfgCur = cfg
+	want := map[string]config.Listener{}
+	for _, l := range cfg.Listeners() {
+		want[l.Key()] = l
+	}
+	for k, r := range c.recv {
+		if _, ok := want[k]; !ok {
+			r.cancel()
+			<-r.done
+			delete(c.recv, k)
+			notes = append(notes, "stopped listener "+k)
+		}
+	}
+	var errs []error
+	for k, l := range want {
+		if _, ok := c.recv[k]; ok {
+			continue
+		}
+		if err := c.startListenerLocked(l, false); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		select {
+		case <-c.recv[k].r.Ready():
+			if c.recv[k].r.Addr() == nil {
+				errs = append(errs, fmt.Errorf("listener %s could not bind (see log)", k))
+				continue
+			}
+		case <-time.After(5 * time.Second):
+			errs = append(errs, fmt.Errorf("listener %s did not start", k))
+			continue
+		}
+		notes = append(notes, "started listener "+k)
+	}
+	c.log.Info().Strs("changes", notes).Msg("configuration reloaded")
+	return notes, errors.Join(errs...)
+}
+
+// config returns the configuration in force.
+func (c *Collector) config() *config.Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfgCur
 }
 
 // lockDir takes an exclusive lock on dir/.lock so that two collectors never

@@ -111,18 +111,26 @@ func (s *SourceStats) sealDelta() map[string]int64 {
 }
 
 // Pipeline turns raw messages and file lines into spooled records. It
-// implements syslog.Handler and filedrop.Sink.
+// implements syslog.Handler; FileSink adapts it for the file-drop input.
+// Its sources can be replaced while it runs (reload): streams pick up the
+// new set with their next message.
 type Pipeline struct {
 	spool   Appender
-	sources map[string]*sourceRuntime
-	// listener key -> sources on it, in config order
-	byListener map[string][]*sourceRuntime
-	metrics    *pipelineMetrics
-	logger     zerolog.Logger
-	now        func() time.Time
+	key     *anonymize.Key
+	set     atomic.Pointer[sourceSet]
+	metrics *pipelineMetrics
+	logger  zerolog.Logger
+	now     func() time.Time
+
+	statsMu sync.Mutex
+	stats   map[string]*SourceStats // by source name; survives reloads
 }
 
-var _ syslog.Handler = (*Pipeline)(nil)
+// sourceSet is one generation of configured sources.
+type sourceSet struct {
+	sources    map[string]*sourceRuntime
+	byListener map[string][]*sourceRuntime // listener key -> sources, config order
+}
 
 type pipelineMetrics struct {
 	received  *prometheus.CounterVec
@@ -162,22 +170,32 @@ type sourceCounters struct {
 
 func newPipeline(cfg *config.Config, sp Appender, key *anonymize.Key, reg prometheus.Registerer, logger zerolog.Logger) (*Pipeline, error) {
 	p := &Pipeline{
-		spool:      sp,
-		sources:    map[string]*sourceRuntime{},
-		byListener: map[string][]*sourceRuntime{},
-		metrics:    newPipelineMetrics(reg),
-		logger:     logger,
-		now:        time.Now,
+		spool:   sp,
+		key:     key,
+		metrics: newPipelineMetrics(reg),
+		logger:  logger,
+		now:     time.Now,
+		stats:   map[string]*SourceStats{},
 	}
+	if err := p.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Apply switches the pipeline to cfg's sources. Counters of sources that
+// keep their name carry on.
+func (p *Pipeline) Apply(cfg *config.Config) error {
+	set := &sourceSet{sources: map[string]*sourceRuntime{}, byListener: map[string][]*sourceRuntime{}}
 	for i := range cfg.Sources {
 		s := &cfg.Sources[i]
 		policy := cfg.Anonymize.Policy
 		if s.Anonymize != nil {
 			policy = policy.Merge(*s.Anonymize)
 		}
-		an, err := anonymize.New(key, policy)
+		an, err := anonymize.New(p.key, policy)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", s.Name, err)
+			return fmt.Errorf("source %s: %w", s.Name, err)
 		}
 		loc := s.Location()
 		format := s.Format
@@ -185,26 +203,37 @@ func newPipeline(cfg *config.Config, sp Appender, key *anonymize.Key, reg promet
 		if spec, ok := cfg.Custom(format); ok {
 			newP = func() (parsers.Parser, error) { return custom.New(spec, loc) }
 		} else if _, ok := parsers.Lookup(format); !ok {
-			return nil, fmt.Errorf("source %s: unknown format %q", s.Name, format)
+			return fmt.Errorf("source %s: unknown format %q", s.Name, format)
 		}
-		rt := &sourceRuntime{
+		if _, err := newP(); err != nil {
+			return fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		set.sources[s.Name] = &sourceRuntime{
 			cfg:    s,
 			anon:   an,
 			newP:   newP,
-			stats:  &SourceStats{},
-			logger: logger.With().Str("source", s.Name).Logger(),
+			stats:  p.statsFor(s.Name),
+			logger: p.logger.With().Str("source", s.Name).Logger(),
 		}
-		if _, err := rt.newP(); err != nil {
-			return nil, fmt.Errorf("source %s: %w", s.Name, err)
-		}
-		p.sources[s.Name] = rt
 	}
 	for _, l := range cfg.Listeners() {
 		for _, s := range l.Sources {
-			p.byListener[l.Key()] = append(p.byListener[l.Key()], p.sources[s.Name])
+			set.byListener[l.Key()] = append(set.byListener[l.Key()], set.sources[s.Name])
 		}
 	}
-	return p, nil
+	p.set.Store(set)
+	return nil
+}
+
+func (p *Pipeline) statsFor(name string) *SourceStats {
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	st, ok := p.stats[name]
+	if !ok {
+		st = &SourceStats{}
+		p.stats[name] = st
+	}
+	return st
 }
 
 func (p *Pipeline) counters(name string) *sourceCounters {
@@ -225,25 +254,24 @@ func (p *Pipeline) counters(name string) *sourceCounters {
 
 // Stats returns the live counters of a source.
 func (p *Pipeline) Stats(source string) *SourceStats {
-	if rt, ok := p.sources[source]; ok {
-		return rt.stats
-	}
-	return nil
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	return p.stats[source]
 }
 
 // SealHook gives the spool the parse figures for a batch's manifest.
 func (p *Pipeline) SealHook(source string) map[string]int64 {
-	if rt, ok := p.sources[source]; ok {
-		return rt.stats.sealDelta()
+	if st := p.Stats(source); st != nil {
+		return st.sealDelta()
 	}
 	return nil
 }
 
-// Allow reports whether any source on a listener accepts a sender.
+// Allow reports whether any source on a listener accepts a sender; it
+// follows reloads.
 func (p *Pipeline) Allow(listenerKey string) func(netip.Addr) bool {
-	srcs := p.byListener[listenerKey]
 	return func(a netip.Addr) bool {
-		for _, s := range srcs {
+		for _, s := range p.set.Load().byListener[listenerKey] {
 			if s.cfg.Allows(a) {
 				return true
 			}
@@ -375,12 +403,12 @@ func (w *worker) noteFailure(err error, line string) {
 
 // Open implements syslog.Handler.
 func (p *Pipeline) Open(info syslog.StreamInfo) syslog.Stream {
-	return &syslogStream{p: p, info: info, srcs: p.byListener[info.Listener], workers: map[workerKey]*worker{}}
+	return &syslogStream{p: p, info: info, workers: map[workerKey]*worker{}}
 }
 
 type workerKey struct {
-	source string
-	peer   netip.Addr // UDP keeps per-sender parser state
+	source *sourceRuntime // a reload makes new runtimes, hence new workers
+	peer   netip.Addr     // UDP keeps per-sender parser state
 }
 
 // maxUDPWorkers bounds per-sender state on a UDP socket.
@@ -389,14 +417,13 @@ const maxUDPWorkers = 4096
 type syslogStream struct {
 	p       *Pipeline
 	info    syslog.StreamInfo
-	srcs    []*sourceRuntime
 	workers map[workerKey]*worker
 }
 
 func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool, peer netip.AddrPort) error {
 	addr := peer.Addr().Unmap()
 	var rt *sourceRuntime
-	for _, c := range s.srcs {
+	for _, c := range s.p.set.Load().byListener[s.info.Listener] {
 		if c.cfg.Allows(addr) {
 			rt = c
 			break
@@ -406,7 +433,7 @@ func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool,
 		s.p.metrics.unmatched.WithLabelValues(s.info.Listener).Inc()
 		return nil
 	}
-	k := workerKey{source: rt.cfg.Name}
+	k := workerKey{source: rt}
 	udp := s.info.Transport == syslog.TransportUDP
 	if udp {
 		k.peer = addr
@@ -429,7 +456,7 @@ func (s *syslogStream) Close() { clear(s.workers) }
 
 // OpenFile starts one file's stream: parser state (W3C #Fields) is per file.
 func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
-	rt, ok := p.sources[source]
+	rt, ok := p.set.Load().sources[source]
 	if !ok {
 		return nil, fmt.Errorf("unknown source %q", source)
 	}

@@ -192,3 +192,27 @@ func uploadCommand() *cli.Command {
 		},
 	}
 }
+
+func reloadCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "reload",
+		Usage: "make the running collector read its configuration again (same as SIGHUP)",
+		Description: `Sources, formats, allowed senders, anonymization and FTP accounts change
+without a restart; listeners that stay keep their connections. Changes to
+collector, spool and syslog limits need a restart (the reply says so).`,
+		Flags: []cli.Flag{configFlag, adminFlag},
+		Action: func(c *cli.Context) error {
+			var res struct {
+				Changes []string `json:"changes"`
+			}
+			if err := callAdmin(c, http.MethodPost, "/api/reload", 30*time.Second, &res); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, "configuration reloaded")
+			for _, ch := range res.Changes {
+				fmt.Fprintln(c.App.Writer, "  "+ch)
+			}
+			return nil
+		},
+	}
+}

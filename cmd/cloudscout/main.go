@@ -48,6 +48,7 @@ UDP or TCP port 5514, then watch 'cloudscout status'.`,
 			spoolCommand(),
 			configCommand(),
 			healthcheckCommand(),
+			reloadCommand(),
 		},
 		EnableBashCompletion: true,
 	}

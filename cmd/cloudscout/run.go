@@ -95,8 +95,9 @@ next start.`,
 				debug.SetMemoryLimit(int64(cfg.Collector.MemoryLimit))
 			}
 			col, err := collector.New(cfg, collector.Options{
-				Logger:  log,
-				Version: version,
+				Logger:     log,
+				Version:    version,
+				LoadConfig: func() (*config.Config, error) { return loadConfig(c) },
 				Started: func(e collector.Endpoints) {
 					ev := log.Info().Str("version", version).Str("data_dir", e.DataDir)
 					if e.Admin != "" {
@@ -116,6 +117,23 @@ next start.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						// Errors are logged by Reload's caller here; the running
+						// configuration stays in force.
+						if _, err := col.ReloadFromSource(); err != nil {
+							log.Error().Err(err).Msg("reload failed; the previous configuration stays in force")
+						}
+					}
+				}
+			}()
 			if err := col.Run(ctx); err != nil {
 				return err
 			}
