@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cloudscout/cloudscout/parsers"
 )
 
 // Status is what `cloudscout status` shows, served at /api/status.
@@ -116,31 +117,8 @@ func (c *Collector) Status() Status {
 // coverage computes field shares and the hints that tell an admin what to
 // change on the device.
 func coverage(format string, ss *SourceStats) (map[string]float64, []string) {
-	n := ss.Records.Load()
-	cov := map[string]float64{"user": 0, "url": 0, "bytes": 0, "action": 0}
-	if n == 0 {
-		return cov, nil
-	}
-	f := func(v int64) float64 { return float64(v) / float64(n) }
-	cov["user"], cov["url"], cov["bytes"], cov["action"] = f(ss.WithUser.Load()), f(ss.WithURL.Load()), f(ss.WithBytes.Load()), f(ss.WithAction.Load())
-	var hints []string
-	if n < 100 {
-		return cov, nil // too few records to judge
-	}
-	if cov["user"] < 0.01 {
-		hints = append(hints, "no user names: turn on user identification on the device (e.g. PAN-OS User-ID, FortiGate FSSO/authentication, ASA identity firewall) so discovery can attribute usage")
-	}
-	if cov["bytes"] < 0.5 {
-		h := "few records carry bytes per direction: upload/download volumes will be missing"
-		if strings.HasPrefix(format, "cisco-") {
-			h += " (Cisco ASA/FTD: log at level 6 (informational) so teardown messages 302014/302016 with byte counts are sent)"
-		}
-		hints = append(hints, h)
-	}
-	if cov["url"] < 0.05 {
-		hints = append(hints, "no URLs or destination host names: enable web filtering/URL logging (or the proxy log) so cloud apps can be named, not only IPs")
-	}
-	return cov, hints
+	c := parsers.Coverage{Records: ss.Records.Load(), User: ss.WithUser.Load(), URL: ss.WithURL.Load(), Bytes: ss.WithBytes.Load(), Action: ss.WithAction.Load()}
+	return c.Shares(), c.Hints(format)
 }
 
 // problems lists what makes the collector not ready.
@@ -222,13 +200,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

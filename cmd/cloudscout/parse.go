@@ -57,9 +57,10 @@ func (l *lineReader) next() (string, int64, bool, error) {
 
 type parseSummary struct {
 	lines, records, skipped, failed, cut int64
-	user, url, bytes, action             int64
+	cov                                  parsers.Coverage
 	failures                             []string
 	formats                              map[string]int64
+	format                               string
 }
 
 func parseCommand() *cli.Command {
@@ -120,7 +121,7 @@ Examples:
 				files = []string{"-"}
 			}
 			out := bufio.NewWriterSize(c.App.Writer, 64<<10)
-			sum := &parseSummary{formats: map[string]int64{}}
+			sum := &parseSummary{formats: map[string]int64{}, format: format}
 			maxFail := c.Int("max-failures")
 			var buf []byte
 			for _, name := range files {
@@ -180,7 +181,7 @@ Examples:
 						}
 					}
 					rec.LogOffset = parsers.N(off)
-					countCoverage(sum, &rec)
+					sum.cov.Add(&rec)
 					if anon != nil {
 						anon.Apply(&rec)
 					}
@@ -200,21 +201,6 @@ Examples:
 	}
 }
 
-func countCoverage(s *parseSummary, r *parsers.Record) {
-	if r.UserName != "" {
-		s.user++
-	}
-	if r.URLOriginal != "" || r.URLDomain != "" || r.DestinationDomain != "" {
-		s.url++
-	}
-	if r.SourceBytes.Set && r.DestinationBytes.Set {
-		s.bytes++
-	}
-	if r.Verdict != parsers.VerdictUnknown {
-		s.action++
-	}
-}
-
 func pct(n, d int64) string {
 	if d == 0 {
 		return "-"
@@ -228,9 +214,12 @@ func printSummary(w io.Writer, s *parseSummary) {
 		fmt.Fprintf(w, "  cut at %d bytes: %d", maxParseLine, s.cut)
 	}
 	fmt.Fprintln(w)
-	if s.records > 0 {
+	if c := s.cov; c.Records > 0 {
 		fmt.Fprintf(w, "field coverage: user %s  url/domain %s  bytes up+down %s  action %s\n",
-			pct(s.user, s.records), pct(s.url, s.records), pct(s.bytes, s.records), pct(s.action, s.records))
+			pct(c.User, c.Records), pct(c.URL, c.Records), pct(c.Bytes, c.Records), pct(c.Action, c.Records))
+		for _, h := range c.Hints(s.format) {
+			fmt.Fprintln(w, "hint: "+h)
+		}
 	}
 	if len(s.formats) > 0 {
 		names := make([]string, 0, len(s.formats))

@@ -60,7 +60,7 @@ func TestKV(t *testing.T) {
 
 func TestCSV(t *testing.T) {
 	s := Spec{Name: "csvfw", Type: "csv", Columns: []string{"time", "src", "dst", "dport", "action", "app"},
-		Fields: map[string]string{"@timestamp": "time", "source.ip": "src", "destination.ip": "dst", "destination.port": "dport", "event.action": "action", "network.application": "app"},
+		Fields:     map[string]string{"@timestamp": "time", "source.ip": "src", "destination.ip": "dst", "destination.port": "dport", "event.action": "action", "network.application": "app"},
 		TimeLayout: "epoch", Deny: []string{"drop"}}
 	r, err := parse(t, s, `1772359200,192.168.1.4,2001:db8::1,443,drop,"Dropbox, Inc."`, time.UTC)
 	if err != nil {
