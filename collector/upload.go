@@ -9,6 +9,7 @@ import (
 	"github.com/cloudscout/cloudscout/uploader"
 	_ "github.com/cloudscout/cloudscout/uploader/file"  // file:// sink
 	_ "github.com/cloudscout/cloudscout/uploader/https" // https:// sink
+	_ "github.com/cloudscout/cloudscout/uploader/s3"    // s3:// sink
 )
 
 // UploadResult is what `cloudscout upload` reports.

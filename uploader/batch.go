@@ -2,6 +2,35 @@
 // schedule, at least once, removing a batch only when every sink has it.
 //
 // It imports nothing else of CloudScout: the spool satisfies Queue.
+//
+// Schedule: every Config.Interval the open segments are sealed and all
+// pending batches ship; in between, a target ships as soon as the sealed
+// bytes it lacks reach Config.SizeTrigger (measured every PollInterval or on
+// Notify); Trigger ships at once and waits for the result.
+//
+// Targets: each target has its own worker, oldest batch first, so a slow or
+// failing target never holds back another. Progress is kept per target in
+// StateDir/delivered/<target>/ (one small file per batch, written by
+// rename), so a restart does not resend what a target already has. A batch
+// leaves the spool when every target has it.
+//
+// Retries: a failed attempt waits a random time up to RetryBase*2^n, capped
+// at RetryMax (full jitter), at least what Retry-After asks; there is no
+// attempt limit. Sinks return *StatusError for answers, *ProxyError for a
+// refused tunnel and *PermanentError when the batch itself is refused (e.g.
+// HTTP 400, S3 BadDigest). Authentication, missing bucket or URL, throttling
+// and server errors are retried, since fixing the target delivers the
+// backlog. Classify names the failure class and explains it.
+//
+// Dead letters: a permanently refused batch is copied, with its manifest
+// and reject.json (status, response excerpt, explanation), into
+// StateDir/deadletter/<target>/<batch>/ and counts as handled for that
+// target. Requeue moves those folders to StateDir/requeue/<target>/, from
+// where the running uploader sends them to that target alone.
+//
+// Sinks register a URL scheme (RegisterSink) from init(): import
+// uploader/file, uploader/https and uploader/s3 for file://, https:// and
+// s3://. NewSink builds one from a URL and SinkOptions.
 package uploader
 
 import (
@@ -40,7 +69,11 @@ type Batch struct {
 	Path     string // file holding the compressed batch
 }
 
-// Queue is what the uploader needs from the spool.
+// Queue is what the uploader needs from the spool. The uploader calls its
+// methods one at a time (it serializes them); a body returned by Open may be
+// read while other calls run. Open should return an *os.File (or any reader
+// with Stat, Seek and ReadAt) so sinks can rewind and read parts without
+// buffering.
 type Queue interface {
 	// Batches lists the sealed batches, oldest first.
 	Batches() ([]Batch, error)

@@ -21,7 +21,7 @@ func (t Target) validate() error {
 		return fmt.Errorf("url: %w", err)
 	}
 	switch u.Scheme {
-	case "file", "https", "http", "s3":
+	case "file", "https", "s3":
 	default:
 		return fmt.Errorf("url %q: scheme must be file, https or s3", t.URL)
 	}

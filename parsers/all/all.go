@@ -3,4 +3,6 @@
 // Package all links every built-in format into the binary.
 package all
 
-import ()
+import (
+	_ "github.com/cloudscout/cloudscout/parsers/fortigate"
+)

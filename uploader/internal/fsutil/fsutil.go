@@ -1,0 +1,119 @@
+// Package fsutil changes files by rename so a crash leaves either the old or
+// the new state: write a temp file, fsync it, rename it, fsync the directory.
+package fsutil
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// SyncDir fsyncs a directory so renames and creations in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// MkdirAll creates dir and missing parents, fsyncing the parent of every
+// directory it creates so the new entries survive a power loss.
+func MkdirAll(dir string, perm fs.FileMode) error {
+	dir = filepath.Clean(dir)
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return SyncDir(parent)
+}
+
+// Result reports what WriteFile wrote.
+type Result struct {
+	Size   int64
+	SHA256 []byte
+}
+
+// WriteFile stores r at path atomically: the file appears complete or not
+// at all. It creates missing parent directories. When check is not nil it
+// sees what was written before the rename and can veto it.
+func WriteFile(path string, r io.Reader, perm fs.FileMode, check func(Result) error) (Result, error) {
+	dir := filepath.Dir(path)
+	if err := MkdirAll(dir, 0o755); err != nil {
+		return Result{}, err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return Result{}, err
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	var h hash.Hash = sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), r)
+	if err != nil {
+		return Result{}, fmt.Errorf("write %s: %w", path, err)
+	}
+	res := Result{Size: n, SHA256: h.Sum(nil)}
+	if check != nil {
+		if err := check(res); err != nil {
+			return res, err
+		}
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return Result{}, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return Result{}, fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Result{}, err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return Result{}, err
+	}
+	ok = true
+	if err := SyncDir(dir); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// RemoveAll removes path and fsyncs its parent directory.
+func RemoveAll(path string) error {
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
