@@ -254,7 +254,28 @@ func split3164Rest(s string, h *Header) string {
 		return s
 	}
 	h.Hostname = tok
-	return stripTag(strings.TrimLeft(after, " "), h)
+	rest := strings.TrimLeft(after, " ")
+	// A relay that rewrites an RFC 5424 message in the traditional format
+	// (rsyslog's default forwarding template) leaves the APP-NAME as a bare
+	// word without ':'. Strip it when the body clearly starts after it.
+	if word, body := nextToken(rest); isBareTag(word) && startsBody(body) {
+		h.AppName = word
+		return body
+	}
+	return stripTag(rest, h)
+}
+
+func isBareTag(w string) bool {
+	if w == "" || strings.ContainsAny(w, "=:%|") {
+		return false
+	}
+	return isTag(w + ":")
+}
+
+// startsBody reports whether s starts like a structured vendor body.
+func startsBody(s string) bool {
+	tok, _ := nextToken(s)
+	return strings.Contains(tok, "=") || strings.HasPrefix(tok, "CEF:") || strings.HasPrefix(tok, "LEEF:")
 }
 
 // stripTag removes a leading "TAG:" / "TAG[pid]:" / lone ":" token.
