@@ -356,8 +356,8 @@ func (c *Config) Validate() error {
 	default:
 		bad("spool.compression %q: use zstd or gzip", c.Spool.Compression)
 	}
-	if c.Spool.Quota < 16<<20 {
-		bad("spool.quota %v: at least 16MiB", c.Spool.Quota)
+	if c.Spool.Quota < 1<<20 {
+		bad("spool.quota %v: at least 1MiB", c.Spool.Quota)
 	}
 	if c.Upload.Interval.D() < time.Second {
 		bad("upload.interval %v: at least 1s", c.Upload.Interval.D())
