@@ -79,7 +79,9 @@ type instance struct {
 	cmd     *exec.Cmd
 	logs    *bytes.Buffer
 	logMu   *sync.Mutex
-	done    chan error
+	starts  int
+	exited  chan struct{} // closed when the process has exited; err then holds Wait's result
+	err     error
 }
 
 type opts struct {
@@ -93,7 +95,7 @@ type opts struct {
 func newInstance(t *testing.T, o opts) *instance {
 	t.Helper()
 	dir := t.TempDir()
-	in := &instance{t: t, dir: dir, syslog: freePort(t), admin: freePort(t), outbox: filepath.Join(dir, "outbox"), logMu: &sync.Mutex{}}
+	in := &instance{t: t, dir: dir, syslog: freePort(t), admin: freePort(t), outbox: filepath.Join(dir, "outbox"), logMu: &sync.Mutex{}, logs: &bytes.Buffer{}}
 	listen := fmt.Sprintf("[udp://127.0.0.1:%d, tcp://127.0.0.1:%d", in.syslog, in.syslog)
 	tlsYAML := ""
 	if o.tls {
@@ -142,7 +144,6 @@ sources:
 func (in *instance) start() {
 	t := in.t
 	t.Helper()
-	in.logs = &bytes.Buffer{}
 	cmd := exec.Command(binary, "run", "--config", in.cfgPath)
 	cmd.Dir = in.dir
 	pr, pw := io.Pipe()
@@ -160,24 +161,28 @@ func (in *instance) start() {
 		}
 	}()
 	in.cmd = cmd
-	in.done = make(chan error, 1)
-	go func() { in.done <- cmd.Wait(); pw.Close() }()
+	exited := make(chan struct{})
+	in.exited = exited
+	go func() { in.err = cmd.Wait(); pw.Close(); close(exited) }()
 	t.Cleanup(func() {
-		if in.cmd != nil && in.cmd.ProcessState == nil {
-			in.cmd.Process.Kill()
-			<-in.done
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
 		}
 		if t.Failed() {
 			t.Logf("collector log:\n%s", in.logText())
 		}
 	})
+	in.starts++
 	in.waitFor("collector up", 30*time.Second, func() bool {
 		resp, err := http.Get(in.url("/healthz"))
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200 && strings.Contains(in.logText(), "CloudScout collector running")
+		return resp.StatusCode == 200 && strings.Count(in.logText(), "CloudScout collector running") >= in.starts
 	})
 }
 
@@ -194,9 +199,9 @@ func (in *instance) stop() {
 	in.t.Helper()
 	in.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-in.done:
-		if err != nil {
-			in.t.Fatalf("collector exit: %v\n%s", err, in.logText())
+	case <-in.exited:
+		if in.err != nil {
+			in.t.Fatalf("collector exit: %v\n%s", in.err, in.logText())
 		}
 	case <-time.After(40 * time.Second):
 		in.t.Fatal("collector did not stop on SIGTERM")
@@ -206,7 +211,7 @@ func (in *instance) stop() {
 
 func (in *instance) kill9() {
 	in.cmd.Process.Signal(syscall.SIGKILL)
-	<-in.done
+	<-in.exited
 	in.cmd = nil
 }
 
@@ -217,7 +222,7 @@ func (in *instance) waitFor(what string, d time.Duration, f func() bool) {
 		if f() {
 			return
 		}
-		if in.cmd != nil && in.cmd.ProcessState != nil {
+		if in.cmd != nil && in.hasExited() {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -353,4 +358,13 @@ func get(r map[string]any, path string) any {
 func fortiLine(seq int, user, src string) string {
 	return fmt.Sprintf(`date=2026-11-27 time=10:%02d:%02d devname="FGT-HQ" devid="FGT60F0000000001" eventtime=%d tz="+0000" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=%s srcport=%d srcintf="port1" dstip=203.0.113.10 dstport=443 dstintf="wan1" sessionid=%d proto=6 action="close" policyid=1 service="HTTPS" app="Dropbox" user="%s" sentbyte=%d rcvdbyte=4500 duration=30 hostname="www.dropbox.com"`,
 		(seq/60)%60, seq%60, time.Date(2026, 11, 27, 10, (seq/60)%60, seq%60, 0, time.UTC).UnixNano(), src, 1024+seq%60000, seq, user, seq)
+}
+
+func (in *instance) hasExited() bool {
+	select {
+	case <-in.exited:
+		return true
+	default:
+		return false
+	}
 }
