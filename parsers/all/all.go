@@ -4,5 +4,22 @@
 package all
 
 import (
+	_ "github.com/cloudscout/cloudscout/parsers/cef"
+	_ "github.com/cloudscout/cloudscout/parsers/checkpoint"
+	_ "github.com/cloudscout/cloudscout/parsers/ciscoasa"
+	_ "github.com/cloudscout/cloudscout/parsers/ciscoftd"
+	_ "github.com/cloudscout/cloudscout/parsers/ciscowsa"
+	_ "github.com/cloudscout/cloudscout/parsers/forcepoint"
 	_ "github.com/cloudscout/cloudscout/parsers/fortigate"
+	_ "github.com/cloudscout/cloudscout/parsers/iboss"
+	_ "github.com/cloudscout/cloudscout/parsers/junipersrx"
+	_ "github.com/cloudscout/cloudscout/parsers/paloalto"
+	_ "github.com/cloudscout/cloudscout/parsers/pfsense"
+	_ "github.com/cloudscout/cloudscout/parsers/sonicwall"
+	_ "github.com/cloudscout/cloudscout/parsers/sophosutm"
+	_ "github.com/cloudscout/cloudscout/parsers/sophosxg"
+	_ "github.com/cloudscout/cloudscout/parsers/squid"
+	_ "github.com/cloudscout/cloudscout/parsers/w3c"
+	_ "github.com/cloudscout/cloudscout/parsers/watchguard"
+	_ "github.com/cloudscout/cloudscout/parsers/zscaler"
 )

@@ -1,0 +1,105 @@
+package forcepoint
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/parsertest"
+)
+
+func TestGolden(t *testing.T)     { parsertest.Golden(t, Name) }
+func FuzzParse(f *testing.F)      { parsertest.Fuzz(f, Name) }
+func BenchmarkParse(b *testing.B) { parsertest.Bench(b, Name) }
+
+func parse(t *testing.T, line string) (parsers.Record, error) {
+	t.Helper()
+	p, err := New(parsers.Options{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r parsers.Record
+	m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
+	err = parsers.ParseLine(p, line, &m, &r)
+	return r, err
+}
+
+func TestCEF(t *testing.T) {
+	r, err := parse(t, `<159>Jun 14 09:15:03 10.10.10.121 CEF:0|Forcepoint|Security|8.5.5|153|Transaction permitted|1| act=permitted app=https dst=203.0.113.10 dhost=www.example.com dpt=443 src=10.1.2.3 spt=51514 suser=LDAP://10.0.0.5 OU\=Staff,DC\=corp,DC\=example,DC\=com/Jane Doe loginID=jdoe destinationTranslatedPort=62000 rt=1781428503 in=56000 out=1200 requestMethod=CONNECT cs1Label=Policy cs1=role-8**Default cs3Label=ContentType cs3=text/html request=https://www.example.com/`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case r.SourceBytes.V != 1200 || r.DestinationBytes.V != 56000:
+		t.Errorf("out is bytes sent by the client, in bytes received: src=%v dst=%v", r.SourceBytes, r.DestinationBytes)
+	case r.UserName != "jdoe" || r.UserDomain != "corp.example.com":
+		t.Errorf("user %q domain %q", r.UserName, r.UserDomain)
+	case !r.Timestamp.Equal(time.Unix(1781428503, 0)):
+		t.Errorf("rt in seconds: %v", r.Timestamp)
+	case r.Verdict != parsers.Allowed || r.Category != "web" || r.RuleName != "role-8**Default" || r.HTTPContentType != "text/html":
+		t.Errorf("%+v", r)
+	case r.SourceNATPort.V != 62000 || r.DestinationNATPort.Set:
+		t.Errorf("proxy source port: %v %v", r.SourceNATPort, r.DestinationNATPort)
+	case r.ObserverVendor != "Forcepoint" || r.ObserverHostname != "10.10.10.121" || r.NetworkProtocol != "https":
+		t.Errorf("observer %q %q protocol %q", r.ObserverVendor, r.ObserverHostname, r.NetworkProtocol)
+	}
+}
+
+func TestUserPaths(t *testing.T) {
+	cases := []struct{ path, name, domain string }{
+		{"WinNT://CORP/bsmith", "bsmith", "CORP"},
+		{"LDAP://10.0.0.5 CN=Users,DC=forcepoint,DC=local/win7", "win7", "forcepoint.local"},
+		{"LDAP://10.0.0.5:389 OU=A,OU=B,DC=corp,DC=example/Jane Doe", "Jane Doe", "corp.example"},
+		{"carol", "carol", ""},
+		{"-", "", ""},
+	}
+	for _, c := range cases {
+		n, d := splitUserPath(c.path)
+		if n != c.name || d != c.domain {
+			t.Errorf("%q: %q %q", c.path, n, d)
+		}
+	}
+}
+
+func TestLEEF(t *testing.T) {
+	r, err := parse(t, "LEEF:1.0|Forcepoint|Security|8.5.5|transaction:blocked|sev=7\tcat=Gambling\tusrName=WinNT://CORP/bsmith\tsrc=10.1.2.4\tsrcBytes=10\tdstBytes=20\tdst=198.51.100.26\tproxyStatus-code=403\tserverStatus-code=0\tmethod=CONNECT\turl=https://bets.example.net/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != parsers.Denied || r.EventAction != "blocked" || r.UserName != "bsmith" || r.UserDomain != "CORP" || r.URLCategory != "Gambling" || r.HTTPStatus.V != 403 || r.SourceBytes.V != 10 || r.DestinationBytes.V != 20 {
+		t.Errorf("%+v", r)
+	}
+}
+
+func TestSkipAndErrors(t *testing.T) {
+	if _, err := parse(t, `CEF:0|Forcepoint|Security|8.5.5|0|Audit|1| suser=admin src=10.9.9.9 act=Logon`); !errors.Is(err, parsers.ErrSkip) {
+		t.Errorf("audit: %v", err)
+	}
+	for _, bad := range []string{`CEF:0|Forcepoint|Security|8.5.5|153`, `LEEF:1.0|Forcepoint`, `plain`} {
+		if _, err := parse(t, bad); err == nil || errors.Is(err, parsers.ErrSkip) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	for _, l := range parsertest.Lines(t, Name) {
+		h, body := parsers.SplitHeader(l, time.UTC, parsertest.DefaultNow)
+		if s := Detect(body, &h); s != 95 {
+			t.Errorf("own line scored %d: %s", s, l)
+		}
+	}
+	h := parsers.Header{Priority: -1}
+	for _, other := range []string{
+		`CEF:0|FORCEPOINT|Firewall|6.10|70018|Connection_Allowed|0|src=10.0.0.1`,
+		`CEF:0|Forcepoint|Email Security|8.5|1|Message|5|src=10.0.0.1`,
+		`CEF:0|Check Point|VPN-1 & FireWall-1|Check Point|Log|https|Unknown|act=Accept`,
+		"LEEF:1.0|McAfee|Web Gateway|12.2|0|src=10.0.0.1",
+		`date=2025-01-15 time=10:00:00 devname="FG100" logid="0000000013" type="traffic"`,
+	} {
+		if s := Detect(other, &h); s != 0 {
+			t.Errorf("foreign line scored %d: %s", s, other)
+		}
+	}
+}
