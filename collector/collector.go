@@ -20,6 +20,8 @@ import (
 
 	"github.com/cloudscout/cloudscout/collector/anonymize"
 	"github.com/cloudscout/cloudscout/collector/config"
+	"github.com/cloudscout/cloudscout/collector/filedrop"
+	"github.com/cloudscout/cloudscout/collector/ftp"
 	"github.com/cloudscout/cloudscout/collector/spool"
 	"github.com/cloudscout/cloudscout/collector/syslog"
 	"github.com/cloudscout/cloudscout/uploader"
@@ -54,6 +56,8 @@ type Collector struct {
 	spool    *spool.Spool
 	pipe     *Pipeline
 	uploader *uploader.Uploader
+	ftp      *ftp.Server // nil when no source has an FTP account
+	watcher  *filedrop.Watcher
 	started  time.Time
 
 	recvMetrics *syslog.Metrics
@@ -145,6 +149,15 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	c.uploader = up
 
+	if hasFTP(c.cfg) {
+		if c.ftp, err = c.newFTP(); err != nil {
+			return fmt.Errorf("ftp: %w", err)
+		}
+	}
+	if c.watcher, err = c.newWatcher(); err != nil {
+		return fmt.Errorf("file drop: %w", err)
+	}
+
 	c.recvMetrics = syslog.NewMetrics(c.reg)
 	var admin net.Listener
 	if c.cfg.Collector.Admin != "" {
@@ -185,11 +198,16 @@ func (c *Collector) Run(ctx context.Context) error {
 			break
 		}
 	}
-	ready := make([]*receiver, 0, len(c.recv))
+	ready := make([]<-chan struct{}, 0, len(c.recv)+1)
 	for _, r := range c.recv {
-		ready = append(ready, r)
+		ready = append(ready, r.r.Ready())
 	}
 	c.mu.Unlock()
+	run(&c.inWG, "file drop", c.watcher.Run, inCtx)
+	if c.ftp != nil {
+		run(&c.inWG, "ftp", c.ftp.Run, inCtx)
+		ready = append(ready, c.ftp.Ready())
+	}
 	var srv *http.Server
 	if admin != nil {
 		srv = &http.Server{Handler: c.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -208,7 +226,7 @@ func (c *Collector) Run(ctx context.Context) error {
 			break
 		}
 		select {
-		case <-r.r.Ready():
+		case <-r:
 		case runErr = <-errc:
 		case <-ctx.Done():
 		}
@@ -301,6 +319,17 @@ func (c *Collector) endpoints(admin net.Listener) Endpoints {
 		}
 		e.Listeners = append(e.Listeners, fmt.Sprintf("%s %s → source %s", l.Transport, addr, names))
 	}
+	if c.ftp != nil {
+		if a := c.ftp.Addr(); a != nil {
+			e.Listeners = append(e.Listeners, fmt.Sprintf("ftp %s (explicit FTPS when a certificate is set) → %d account(s), passive ports %s", a, len(ftpAccounts(cfg)), cfg.FTP.PassivePorts))
+		}
+		if a := c.ftp.ImplicitAddr(); a != nil {
+			e.Listeners = append(e.Listeners, fmt.Sprintf("ftps (implicit) %s", a))
+		}
+	}
+	for _, f := range watchFolders(cfg) {
+		e.Listeners = append(e.Listeners, fmt.Sprintf("folder %s → source %s", f.Dir, f.Source))
+	}
 	if admin != nil {
 		e.Admin = "http://" + admin.Addr().String()
 	}
@@ -388,6 +417,16 @@ func (c *Collector) Reload(cfg *config.Config) ([]string, error) {
 	}
 	if err := c.pipe.Apply(cfg); err != nil {
 		return nil, err
+	}
+	if c.ftp != nil {
+		if err := c.ftp.SetAccounts(ftpAccounts(cfg)); err != nil {
+			return nil, fmt.Errorf("ftp accounts: %w", err)
+		}
+	} else if hasFTP(cfg) {
+		notes = append(notes, "FTP accounts were added but no FTP server was running: restart to start it")
+	}
+	if err := c.watcher.SetFolders(watchFolders(cfg)); err != nil {
+		return nil, fmt.Errorf("watched folders: %w", err)
 	}
 	c.cfgCur = cfg
 	want := map[string]config.Listener{}

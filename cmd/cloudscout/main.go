@@ -49,6 +49,7 @@ UDP or TCP port 5514, then watch 'cloudscout status'.`,
 			configCommand(),
 			healthcheckCommand(),
 			reloadCommand(),
+			sourceCommand(),
 		},
 		EnableBashCompletion: true,
 	}

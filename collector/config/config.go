@@ -93,6 +93,10 @@ type FTP struct {
 	BanDuration  Duration `yaml:"ban_duration"`    //
 	MaxFileSize  Size     `yaml:"max_file_size"`   // per upload
 	MinFreeDisk  Size     `yaml:"min_free_disk"`   // below this uploads get 452
+	// Archive keeps processed uploads under <data_dir>/archive/<source>
+	// (deleted after ArchiveRetention; 0 keeps them); false deletes them.
+	Archive          bool     `yaml:"archive"`
+	ArchiveRetention Duration `yaml:"archive_retention"`
 }
 
 // Anonymize configures pseudonymization; sources may override the policy.

@@ -90,6 +90,7 @@ type opts struct {
 	upload       string // YAML under upload: (besides targets)
 	syslog       string // YAML under syslog:
 	tls          bool
+	top          string // extra top-level YAML sections (e.g. ftp:)
 }
 
 func newInstance(t *testing.T, o opts) *instance {
@@ -128,12 +129,13 @@ upload:
 %s  targets:
     - name: outbox
       url: file://%s
+%s
 sources:
   - name: fw
     format: auto
     timezone: UTC
     listen: %s
-%s`, dir, in.admin, dir, o.syslog, tlsYAML, o.spool, o.upload, in.outbox, listen, o.extraSources)
+%s`, dir, in.admin, dir, o.syslog, tlsYAML, o.spool, o.upload, in.outbox, o.top, listen, o.extraSources)
 	in.cfgPath = filepath.Join(dir, "cloudscout.yaml")
 	if err := os.WriteFile(in.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
