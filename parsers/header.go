@@ -84,6 +84,12 @@ func split5424(s string, h *Header, loc *time.Location, now time.Time) (string, 
 	if tsTok == "" {
 		return "", false
 	}
+	// Some senders (Check Point Log Exporter) write "2018-03-21 17:25:25".
+	if len(tsTok) == 10 && tsTok[4] == '-' && tsTok[7] == '-' {
+		if clock, rest := nextToken(s); len(clock) >= 8 && clock[2] == ':' {
+			tsTok, s = tsTok+"T"+clock, rest
+		}
+	}
 	if tsTok != "-" {
 		t, ok := parseRFC3339ish(tsTok, loc)
 		if !ok {
@@ -144,19 +150,27 @@ func sdLen(s string) int {
 	for i < len(s) && s[i] == '[' {
 		inQuote := false
 		j := i + 1
-		for ; j < len(s); j++ {
+		for j < len(s) {
+			k := strings.IndexAny(s[j:], "\\\"]")
+			if k < 0 {
+				j = len(s)
+				break
+			}
+			j += k
 			c := s[j]
 			if c == '\\' {
-				j++
+				j += 2
 				continue
 			}
 			if c == '"' {
 				inQuote = !inQuote
+				j++
 				continue
 			}
-			if c == ']' && !inQuote {
-				break
+			if !inQuote {
+				break // ']' closes the element
 			}
+			j++
 		}
 		if j >= len(s) {
 			return -1

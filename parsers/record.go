@@ -154,7 +154,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		w.b = append(w.b, '"')
 	}
 	// event
-	if r.Verdict != VerdictUnknown || r.Category == "network" || r.Category == "web" {
+	if r.Verdict != VerdictUnknown || r.Category == "network" {
 		w.key([]string{"event"}, "type")
 		w.b = append(w.b, '[')
 		n := 0
@@ -304,7 +304,7 @@ func (w *jsonWriter) addr(path []string, name string, a netip.Addr, token string
 	}
 	w.key(path, name)
 	w.b = append(w.b, '"')
-	w.b = a.Unmap().AppendTo(w.b)
+	w.b = a.Unmap().WithZone("").AppendTo(w.b)
 	w.b = append(w.b, '"')
 }
 

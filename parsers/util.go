@@ -39,7 +39,7 @@ func ParseIP(s string) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	a = a.Unmap()
+	a = a.Unmap().WithZone("") // a zone is local to the device and breaks JSON
 	if a.IsUnspecified() {
 		return netip.Addr{}
 	}

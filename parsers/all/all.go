@@ -4,6 +4,8 @@
 package all
 
 import (
+	_ "github.com/cloudscout/cloudscout/parsers/barracuda"
+	_ "github.com/cloudscout/cloudscout/parsers/bluecoat"
 	_ "github.com/cloudscout/cloudscout/parsers/cef"
 	_ "github.com/cloudscout/cloudscout/parsers/checkpoint"
 	_ "github.com/cloudscout/cloudscout/parsers/ciscoasa"
@@ -13,6 +15,9 @@ import (
 	_ "github.com/cloudscout/cloudscout/parsers/fortigate"
 	_ "github.com/cloudscout/cloudscout/parsers/iboss"
 	_ "github.com/cloudscout/cloudscout/parsers/junipersrx"
+	_ "github.com/cloudscout/cloudscout/parsers/leef"
+	_ "github.com/cloudscout/cloudscout/parsers/mcafeemwg"
+	_ "github.com/cloudscout/cloudscout/parsers/meraki"
 	_ "github.com/cloudscout/cloudscout/parsers/paloalto"
 	_ "github.com/cloudscout/cloudscout/parsers/pfsense"
 	_ "github.com/cloudscout/cloudscout/parsers/sonicwall"

@@ -6,7 +6,6 @@ package cef
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
 	"github.com/cloudscout/cloudscout/parsers/internal/cefleef"
@@ -70,15 +69,8 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	if !cefleef.HasEndpoint(r) {
 		return fmt.Errorf("%w: cef event %q without network fields", parsers.ErrSkip, c.Name)
 	}
-	r.ObserverVendor = orDefault(c.Vendor, "unknown")
-	r.ObserverProduct = orDefault(c.Product, "CEF")
+	r.ObserverVendor = cefleef.OrDefault(c.Vendor, "unknown")
+	r.ObserverProduct = cefleef.OrDefault(c.Product, "CEF")
 	cefleef.WebOrNetwork(r)
 	return nil
-}
-
-func orDefault(s, def string) string {
-	if s = strings.TrimSpace(s); s != "" {
-		return s
-	}
-	return def
 }

@@ -137,6 +137,25 @@ func TestSyntaxes(t *testing.T) {
 	}
 }
 
+func TestUnstrippedTagAndSpacedHeaderTime(t *testing.T) {
+	p := newParser(t).(*parser)
+	var r parsers.Record
+	m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow, Header: parsers.Header{Priority: -1}}
+	if err := p.Parse(`CheckPoint[2217]: [action:"Accept"; src:"10.0.0.1"; dst:"203.0.113.1"]`, &m, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.EventAction != "Accept" || r.SourceIP.String() != "10.0.0.1" {
+		t.Errorf("tag before the list: %+v", r)
+	}
+	r, err := parseWith(t, newParser(t), `<134>1 2026-06-14 09:30:00 mgmt01 CheckPoint 13752 - [action:"Drop"; src:"203.0.113.90"; dst:"10.1.2.80"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Timestamp.Equal(time.Date(2026, 6, 14, 9, 30, 0, 0, time.UTC)) || r.ObserverHostname != "mgmt01" {
+		t.Errorf("spaced header: time %v host %q", r.Timestamp, r.ObserverHostname)
+	}
+}
+
 func TestSkipsAndErrors(t *testing.T) {
 	skips := []string{
 		`[action:"Accept"; origin:"192.0.2.10"; administrator:"admin"; operation:"Install Policy"; product:"SmartConsole"]`,

@@ -88,8 +88,11 @@ func detect(body string, h *parsers.Header) int {
 	if ciscoasa.HasID(body, prefix) {
 		return 95
 	}
-	if isSFIMS(body, h) && hasConnKeys(body) {
-		return 90
+	if isSFIMS(body, h) {
+		if hasConnKeys(body) {
+			return 90
+		}
+		return 80 // other Firepower events: claimed, then skipped
 	}
 	return 0
 }

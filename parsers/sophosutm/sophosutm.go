@@ -9,6 +9,7 @@ package sophosutm
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
@@ -58,7 +59,9 @@ func (f *fields) set(k, v string) bool {
 	case "sub":
 		f.sub = v
 	case "name":
-		f.name = v
+		if f.name == "" { // confd repeats name= for the changed object
+			f.name = v
+		}
 	case "action":
 		f.action = v
 	case "method":
@@ -144,10 +147,10 @@ func packetFilter(f *fields, r *parsers.Record) error {
 	r.NetworkTransport = transport(f.proto)
 	r.SourceMAC = parsers.Clean(f.srcMAC)
 	r.EventAction = parsers.Clean(f.action)
-	switch strings.ToLower(f.action) {
-	case "drop", "reject":
+	switch {
+	case eqAny(f.action, "drop", "reject"):
 		r.Verdict = parsers.Denied
-	case "accept", "pass":
+	case eqAny(f.action, "accept", "pass"):
 		r.Verdict = parsers.Allowed
 	}
 	return nil
@@ -164,10 +167,10 @@ func web(f *fields, r *parsers.Record) error {
 	}
 	r.DestinationIP = parsers.ParseIP(f.dstIP)
 	r.EventAction = parsers.Clean(f.action)
-	switch strings.ToLower(f.action) {
-	case "pass":
+	switch {
+	case strings.EqualFold(f.action, "pass"):
 		r.Verdict = parsers.Allowed
-	case "block":
+	case strings.EqualFold(f.action, "block"):
 		r.Verdict = parsers.Denied
 	}
 	r.HTTPMethod = parsers.Clean(f.method)
@@ -175,10 +178,10 @@ func web(f *fields, r *parsers.Record) error {
 	r.DestinationBytes = parsers.ParseNum(f.size)
 	parsers.SetURL(r, parsers.Clean(f.url))
 	if h := r.URLDomain; h != "" {
-		if !parsers.ParseIP(h).IsValid() {
+		if a := hostIP(h); !a.IsValid() {
 			r.DestinationDomain = h
 		} else if !r.DestinationIP.IsValid() {
-			r.DestinationIP = parsers.ParseIP(h)
+			r.DestinationIP = a
 		}
 	}
 	r.DestinationPort = r.URLPort
@@ -199,6 +202,29 @@ func web(f *fields, r *parsers.Record) error {
 		return fmt.Errorf("sophos-utm: web record %s without client or URL", f.id)
 	}
 	return nil
+}
+
+// eqAny reports whether s equals one of words, ASCII case-insensitively,
+// without allocating a lower-cased copy.
+func eqAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostIP parses an address, skipping the address parser (which allocates
+// an error) for values that are plainly host names.
+func hostIP(s string) netip.Addr {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']') {
+			return netip.Addr{}
+		}
+	}
+	return parsers.ParseIP(s)
 }
 
 // transport maps the packet filter's IANA protocol number.

@@ -8,6 +8,7 @@ package sophosxg
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -208,13 +209,13 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 func setWeb(f *fields, r *parsers.Record) {
 	parsers.SetURL(r, parsers.Clean(f.url))
 	if d := strings.TrimSpace(parsers.Clean(f.domain)); d != "" {
-		if !parsers.ParseIP(d).IsValid() && !strings.ContainsAny(d, " /") {
+		if !hostIP(d).IsValid() && !strings.ContainsAny(d, " /") {
 			r.DestinationDomain = d
 		}
 		if r.URLDomain == "" {
 			r.URLDomain = d
 		}
-	} else if r.URLDomain != "" && !parsers.ParseIP(r.URLDomain).IsValid() {
+	} else if r.URLDomain != "" && !hostIP(r.URLDomain).IsValid() {
 		r.DestinationDomain = r.URLDomain
 	}
 	switch r.URLScheme {
@@ -236,10 +237,10 @@ func verdict(f *fields, r *parsers.Record) {
 	if r.EventAction == "" {
 		r.EventAction = parsers.Clean(f.status)
 	}
-	switch strings.ToLower(r.EventAction) {
-	case "allowed", "allow", "allow session":
+	switch {
+	case eqAny(r.EventAction, "Allowed", "Allow", "Allow Session"):
 		r.Verdict = parsers.Allowed
-	case "denied", "deny", "deny session", "drop", "dropped", "blocked":
+	case eqAny(r.EventAction, "Denied", "Deny", "Deny Session", "Drop", "Dropped", "Blocked"):
 		r.Verdict = parsers.Denied
 	}
 }
@@ -346,17 +347,41 @@ func num(s string) (int, bool) {
 
 // transport maps SFOS protocol names (TCP, UDP, ICMP, ICMPv6) and numbers.
 func transport(p string) string {
-	switch strings.ToUpper(strings.TrimSpace(p)) {
-	case "TCP", "6":
+	p = strings.TrimSpace(p)
+	switch {
+	case eqAny(p, "TCP", "6"):
 		return "tcp"
-	case "UDP", "17":
+	case eqAny(p, "UDP", "17"):
 		return "udp"
-	case "ICMP", "1":
+	case eqAny(p, "ICMP", "1"):
 		return "icmp"
-	case "ICMPV6", "IPV6-ICMP", "58":
+	case eqAny(p, "ICMPv6", "IPv6-ICMP", "58"):
 		return "ipv6-icmp"
 	}
 	return ""
+}
+
+// eqAny reports whether s equals one of words, ASCII case-insensitively,
+// without allocating a lower-cased copy.
+func eqAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostIP parses an address, skipping the address parser (which allocates
+// an error) for values that are plainly host names.
+func hostIP(s string) netip.Addr {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']') {
+			return netip.Addr{}
+		}
+	}
+	return parsers.ParseIP(s)
 }
 
 // looksKV reports whether body starts with a key=value pair.

@@ -155,6 +155,9 @@ func TestDetect(t *testing.T) {
 		}
 	}
 	h := parsers.Header{Priority: -1}
+	if s := detect(`2026/01/15 10:00:14 kid1| Starting Squid Cache version 6.6`, &h); s < 50 || s >= 90 {
+		t.Errorf("cache.log line scored %d", s)
+	}
 	line := `1768467600.123    245 10.10.1.25 TCP_MISS/200 5123 GET http://www.example.com/index.html jdoe HIER_DIRECT/198.51.100.10 text/html`
 	if n := testing.AllocsPerRun(100, func() { detect(line, &h) }); n != 0 {
 		t.Errorf("detect allocates %v", n)

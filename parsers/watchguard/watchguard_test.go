@@ -142,6 +142,12 @@ func TestDetect(t *testing.T) {
 		}
 	}
 	h := parsers.Header{Priority: 142}
+	if s := detect(`801B0A1B2C3D4 (2026-01-15T10:01:50) kernel: eth0: link up`, &h); s < 50 || s >= 90 {
+		t.Errorf("kernel line scored %d", s)
+	}
+	if s := detect(`HELLOWORLD12 is not a firebox`, &h); s != 0 {
+		t.Errorf("serial-like word scored %d", s)
+	}
 	line := `801B0A1B2C3D4 (2026-01-15T10:00:00) firewall: msg_id="3000-0148" Allow 1-Trusted 0-External 60 tcp 20 64 10.0.1.20 203.0.113.10 52344 443`
 	if n := testing.AllocsPerRun(100, func() { detect(line, &h) }); n != 0 {
 		t.Errorf("detect allocates %v", n)

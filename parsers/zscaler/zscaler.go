@@ -7,6 +7,7 @@ package zscaler
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -264,8 +265,7 @@ func (p *parser) setTime(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	if loc == nil {
 		loc = p.loc
 	}
-	switch strings.ToUpper(strings.TrimSpace(f.tz)) {
-	case "GMT", "UTC", "Z":
+	if tz := strings.TrimSpace(f.tz); eqAny(tz, "GMT", "UTC", "Z") {
 		loc = time.UTC
 	}
 	t, ok := parseNSSTime(v, loc)
@@ -335,16 +335,39 @@ func num(s string) (int, bool) {
 // network.protocol. HTTP_PROXY is a CONNECT tunnel through the explicit
 // proxy: what runs inside it is not logged, so it names no protocol.
 func setProto(r *parsers.Record, proto string) {
-	switch strings.ToUpper(proto) {
-	case "HTTP":
+	switch {
+	case strings.EqualFold(proto, "HTTP"):
 		r.NetworkProtocol = "http"
-	case "HTTPS":
+	case strings.EqualFold(proto, "HTTPS"):
 		r.NetworkProtocol = "https"
-	case "SSL":
+	case strings.EqualFold(proto, "SSL"):
 		r.NetworkProtocol = "tls"
-	case "FTP":
+	case strings.EqualFold(proto, "FTP"):
 		r.NetworkProtocol = "ftp"
 	}
+}
+
+// eqAny reports whether s equals one of words, ASCII case-insensitively,
+// without allocating a lower-cased copy.
+func eqAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostIP parses an address, skipping the address parser (which allocates
+// an error) for values that are plainly host names.
+func hostIP(s string) netip.Addr {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']') {
+			return netip.Addr{}
+		}
+	}
+	return parsers.ParseIP(s)
 }
 
 // setURL: eurl has no scheme ("www.example.com/path", "host:443" for
@@ -354,10 +377,10 @@ func setProto(r *parsers.Record, proto string) {
 func setURL(r *parsers.Record, u, host, proto string) {
 	parsers.SetURL(r, parsers.Clean(u))
 	if r.URLScheme == "" && r.URLDomain != "" {
-		switch strings.ToUpper(proto) {
-		case "HTTP":
+		switch {
+		case strings.EqualFold(proto, "HTTP"):
 			r.URLScheme = "http"
-		case "HTTPS":
+		case strings.EqualFold(proto, "HTTPS"):
 			r.URLScheme = "https"
 		}
 	}
@@ -366,7 +389,7 @@ func setURL(r *parsers.Record, u, host, proto string) {
 		h = r.URLDomain
 	}
 	if h != "" {
-		if a := parsers.ParseIP(h); a.IsValid() {
+		if a := hostIP(h); a.IsValid() {
 			if !r.DestinationIP.IsValid() {
 				r.DestinationIP = a
 			}
@@ -383,10 +406,10 @@ func setURL(r *parsers.Record, u, host, proto string) {
 func setAction(r *parsers.Record, a string) {
 	a = parsers.Clean(a)
 	r.EventAction = a
-	switch strings.ToLower(a) {
-	case "allowed", "allow", "isolated", "isolate":
+	switch {
+	case eqAny(a, "Allowed", "Allow", "Isolated", "Isolate"):
 		r.Verdict = parsers.Allowed
-	case "blocked", "block":
+	case eqAny(a, "Blocked", "Block"):
 		r.Verdict = parsers.Denied
 	}
 }

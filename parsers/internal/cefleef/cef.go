@@ -169,6 +169,7 @@ func unescapeHeader(s string) string {
 type ExtIter struct {
 	s        string
 	pos      int
+	nextEq   int // the '=' of the next key, found while ending the value
 	key, raw string
 }
 
@@ -187,7 +188,9 @@ func (it *ExtIter) Next() bool {
 		return false
 	}
 	eq := i
-	for {
+	// The previous call found this key's '=' while ending its value; a key
+	// is never empty, so a remembered '=' lies after i.
+	for it.nextEq <= i || it.nextEq >= len(s) {
 		k := strings.IndexByte(s[eq:], '=')
 		if k < 0 {
 			it.pos = len(s)
@@ -195,16 +198,19 @@ func (it *ExtIter) Next() bool {
 		}
 		eq += k
 		if !escaped(s, eq) {
+			it.nextEq = eq
 			break
 		}
 		eq++
 	}
+	eq = it.nextEq
 	ks := i
 	if sp := strings.LastIndexByte(s[i:eq], ' '); sp >= 0 {
 		ks = i + sp + 1 // text before a key that has no '=' is dropped
 	}
 	it.key = s[ks:eq]
 	vs := eq + 1
+	it.nextEq = 0
 	end, next := len(s), len(s)
 	lastSp := -1
 	j := vs
@@ -223,6 +229,7 @@ func (it *ExtIter) Next() bool {
 		}
 		if validKey(s[lastSp+1 : k]) {
 			end, next = lastSp, lastSp+1
+			it.nextEq = k
 			break
 		}
 	}

@@ -248,3 +248,12 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per message", allocs)
 	}
 }
+
+func TestIPDropsZone(t *testing.T) {
+	if got := IP(`fe80::1%eth0"x`); got.String() != "fe80::1" {
+		t.Errorf("zone kept: %v", got)
+	}
+	if got := IP("not an ip"); got.IsValid() {
+		t.Errorf("garbage parsed: %v", got)
+	}
+}

@@ -516,3 +516,11 @@ func WebOrNetwork(r *parsers.Record) {
 // meaningless in a log record, and the record's JSON writer does not escape
 // it.
 func IP(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }
+
+// OrDefault returns s without surrounding spaces, or def when that is empty.
+func OrDefault(s, def string) string {
+	if s = strings.TrimSpace(s); s != "" {
+		return s
+	}
+	return def
+}
