@@ -3,6 +3,7 @@ package parsers
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // AutoName is the registry name of the auto-detecting parser.
@@ -51,7 +52,16 @@ type autoParser struct {
 	byName  map[string]Parser
 	last    Info
 	hasLast bool
+	// locked: a #Fields header chose the format; the data lines that follow
+	// carry no markers of their own, so they belong to it.
+	locked bool
+	// directives of the current file header block (#Software, #Date...),
+	// replayed into the format that a later #Fields line chooses.
+	directives []string
 }
+
+// maxDirectives bounds the remembered header block.
+const maxDirectives = 16
 
 func newAuto(o Options) (Parser, error) {
 	return &autoParser{opts: o, byName: map[string]Parser{}}, nil
@@ -61,7 +71,46 @@ func newAuto(o Options) (Parser, error) {
 // re-detected against every format (streams rarely change format).
 const stickyScore = 80
 
+// breakLockScore: a line claimed this surely by another format ends a
+// #Fields lock (another device's message on the same stream).
+const breakLockScore = 90
+
 func (a *autoParser) Parse(body string, m *Meta, r *Record) error {
+	if len(body) > 0 && body[0] == '#' {
+		if len(a.directives) < maxDirectives {
+			a.directives = append(a.directives, body)
+		}
+		if a.hasLast {
+			// A header line the current format understands keeps it: a
+			// generic "#Fields" says nothing about the vendor.
+			err := a.parserFor(a.last).Parse(body, m, r)
+			if err == nil || errors.Is(err, ErrSkip) {
+				a.locked = a.locked || strings.HasPrefix(body, "#Fields")
+				return err
+			}
+		}
+		info, score := Detect(body, &m.Header)
+		if score < minDetectScore {
+			return ErrUnknownFormat
+		}
+		// The header block's earlier directives went elsewhere: replay them.
+		p := a.parserFor(info)
+		var scratch Record
+		for _, d := range a.directives[:len(a.directives)-1] {
+			scratch.Reset()
+			_ = p.Parse(d, m, &scratch)
+		}
+		a.last, a.hasLast = info, true
+		a.locked = strings.HasPrefix(body, "#Fields")
+		return p.Parse(body, m, r)
+	}
+	a.directives = a.directives[:0]
+	if a.locked {
+		if info, score := Detect(body, &m.Header); score >= breakLockScore && info.Name != a.last.Name {
+			a.last, a.locked = info, false
+		}
+		return a.parserFor(a.last).Parse(body, m, r)
+	}
 	var info Info
 	score := 0
 	if a.hasLast {
@@ -73,10 +122,6 @@ func (a *autoParser) Parse(body string, m *Meta, r *Record) error {
 		info, score = Detect(body, &m.Header)
 	}
 	if score < minDetectScore {
-		// Header lines of file formats (#Fields) belong to the previous format.
-		if a.hasLast && len(body) > 0 && body[0] == '#' {
-			return a.parserFor(a.last).Parse(body, m, r)
-		}
 		return ErrUnknownFormat
 	}
 	a.last, a.hasLast = info, true
