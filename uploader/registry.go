@@ -77,6 +77,11 @@ type SinkOptions struct {
 	// AWS SDK default chain (environment, shared config, instance role) is used.
 	AccessKeyFile string `yaml:"access_key_file"`
 	SecretKeyFile string `yaml:"secret_key_file"`
+	// InstanceRole lets the default chain ask the EC2/ECS instance metadata
+	// service for credentials. Off by default: an appliance at the network
+	// edge has no instance role, and the lookup would probe a link-local
+	// address on every start.
+	InstanceRole bool `yaml:"instance_role"`
 	// SSE is "", "AES256" or "aws:kms"; SSEKMSKeyID optionally names the KMS key.
 	SSE         string `yaml:"sse"`
 	SSEKMSKeyID string `yaml:"sse_kms_key_id"`

@@ -39,6 +39,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -141,6 +142,9 @@ func New(u *url.URL, o uploader.SinkOptions) (*Sink, error) {
 			}
 		}
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(fileCredentials(o.AccessKeyFile, o.SecretKeyFile)))
+	}
+	if !o.InstanceRole {
+		loadOpts = append(loadOpts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background(), loadOpts...)
 	if err != nil {
