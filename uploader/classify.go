@@ -70,9 +70,6 @@ func Classify(err error) (class, explanation string) {
 			"); it was moved to the dead-letter folder. Fix the cause, then run 'cloudscout spool requeue'"
 	case errors.Is(err, context.Canceled):
 		return ClassCanceled, "the upload was cancelled (shutting down)"
-	case strings.Contains(err.Error(), "failed to refresh cached credentials"):
-		return ClassAuth, "no S3 credentials were found: set access_key_file and secret_key_file on the target, " +
-			"or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or instance_role: true when running on EC2/ECS"
 	case errors.As(err, &pe):
 		// Some proxies (tinyproxy 1.11) answer a CONNECT with bad
 		// credentials 401 instead of 407; either way it is the proxy asking.
@@ -86,6 +83,9 @@ func Classify(err error) (class, explanation string) {
 		return classifyStatus(se)
 	case errors.Is(err, ErrCredentials):
 		return ClassAuth, "the credentials could not be read: " + err.Error()
+	case strings.Contains(err.Error(), "failed to refresh cached credentials"):
+		return ClassAuth, "no S3 credentials were found: set access_key_file and secret_key_file on the target, " +
+			"or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or instance_role: true when running on EC2/ECS"
 	case errors.As(err, &unknown):
 		return ClassTLS, "the server's certificate is signed by an unknown authority" + issuer(unknown.Cert) +
 			": add that CA to ca_file, or to proxy_ca_file when a TLS-inspecting proxy re-signs traffic"
