@@ -35,6 +35,7 @@ func TestSplitHeader(t *testing.T) {
 		{`<13>Nov 28 09:58:47 vm fgt date=2026-11-27 time=10:10:00`, `date=2026-11-27 time=10:10:00`, "vm", "fgt", "2025-11-28T09:58:47Z", 13},
 		{`<13>Nov 28 09:58:47 vm fgt CEF:0|a|b|1|2|n|3|x=y`, `CEF:0|a|b|1|2|n|3|x=y`, "vm", "fgt", "2025-11-28T09:58:47Z", 13},
 		{`<134>1 2018-03-21 17:25:25 gw CheckPoint 2 - [action:"Accept"] x`, `x`, "gw", "CheckPoint", "2018-03-21T17:25:25Z", 134},
+		{`<166>Mar 12 2026 09:15:03 UTC: %ASA-6-302013: Built`, `%ASA-6-302013: Built`, "", "", "2026-03-12T09:15:03Z", 166},
 		{`<999>Jan 15 10:00:00 x y`, `<999>Jan 15 10:00:00 x y`, "", "", "", -1},
 	}
 	for _, c := range cases {

@@ -415,7 +415,7 @@ func parseHeaderTime(s string, loc *time.Location, now time.Time) (time.Time, st
 			}
 		}
 		// A zone abbreviation some devices add ("UTC", "CET").
-		if t2, r3 := nextToken(r); t2 == "UTC" || t2 == "GMT" {
+		if t2, r3 := nextToken(r); t2 == "UTC" || t2 == "GMT" || t2 == "UTC:" || t2 == "GMT:" {
 			loc = time.UTC
 			r = r3
 		}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/cloudscout/cloudscout/parsers"
 )
@@ -82,12 +83,27 @@ func New(c Config) *Parser {
 func (p *Parser) OpenConns() int { return p.conns.len() + p.icmp.len() }
 
 // Parse implements parsers.Parser.
-func (p *Parser) Parse(body string, _ *parsers.Meta, r *parsers.Record) error {
+func (p *Parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	id, text, ok := SplitID(body, p.cfg.Prefix)
 	if !ok {
 		return p.errNoID
 	}
-	return p.ParseMessage(id, text, r)
+	if err := p.ParseMessage(id, text, r); err != nil {
+		return err
+	}
+	FixUTCHeader(&m.Header, r)
+	return nil
+}
+
+// FixUTCHeader sets r.Timestamp for the header "Mar 12 2026 09:15:03 UTC:
+// %ASA-...", which the shared header splitter reads as a tag "UTC" and a
+// time in the source's zone: the device said UTC.
+func FixUTCHeader(h *parsers.Header, r *parsers.Record) {
+	if (h.AppName != "UTC" && h.AppName != "GMT") || h.Time.IsZero() || !r.Timestamp.IsZero() {
+		return
+	}
+	t := h.Time
+	r.Timestamp = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
 // maxIDOffset bounds where the message id may start: a device id, an IP or

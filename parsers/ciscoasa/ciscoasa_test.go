@@ -306,3 +306,28 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// "... 09:15:03 UTC: %ASA-..." is UTC whatever the source's zone.
+func TestUTCHeader(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	var r parsers.Record
+	m := parsers.Meta{Location: berlin, Now: parsertest.DefaultNow}
+	line := `<164>Mar 12 2026 09:15:03 UTC: %ASA-4-106023: Deny tcp src outside:198.51.100.23/1 dst inside:10.0.0.8/22 by access-group "in" [0x0, 0x0]`
+	if err := parsers.ParseLine(newASA(), line, &m, &r); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 3, 12, 9, 15, 3, 0, time.UTC); !r.Timestamp.Equal(want) {
+		t.Errorf("time %v, want %v", r.Timestamp, want)
+	}
+	r.Reset()
+	m = parsers.Meta{Location: berlin, Now: parsertest.DefaultNow}
+	if err := parsers.ParseLine(newASA(), `<164>Mar 12 2026 09:15:03 fw01 : %ASA-4-106023: Deny tcp src outside:198.51.100.23/1 dst inside:10.0.0.8/22`, &m, &r); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 3, 12, 8, 15, 3, 0, time.UTC); !r.Timestamp.Equal(want) {
+		t.Errorf("zoneless header: time %v, want %v (source zone)", r.Timestamp, want)
+	}
+}

@@ -367,10 +367,7 @@ func accessList(text string, r *parsers.Record) error {
 // aclEndpoint reads "<if>/<ip>(<port>)" and any following groups.
 func aclEndpoint(s string, e *endpoint, ports bool) (string, error) {
 	s = trimSpaces(s)
-	end := strings.IndexAny(s, " (")
-	if end < 0 {
-		end = len(s)
-	}
+	end := tokenEnd(s)
 	tok := s[:end]
 	slash := strings.IndexByte(tok, '/')
 	if slash < 0 {
@@ -446,10 +443,7 @@ func urlAccessed(text string, r *parsers.Record) error {
 		return bad(`"Accessed"`)
 	}
 	var a endpoint
-	end := strings.IndexAny(src, " (")
-	if end < 0 {
-		end = len(src)
-	}
+	end := tokenEnd(src)
 	tok := src[:end]
 	if at := strings.LastIndexByte(tok, '@'); at >= 0 {
 		a.user = tok[:at]
@@ -545,10 +539,7 @@ func expectEndpoint(s, kw string, e *endpoint, iface, mapped bool) (string, erro
 // e.extra or ignored.
 func parseEndpoint(s string, e *endpoint, iface, mapped bool) (string, error) {
 	s = trimSpaces(s)
-	end := strings.IndexAny(s, " (")
-	if end < 0 {
-		end = len(s)
-	}
+	end := tokenEnd(s)
 	tok := s[:end]
 	if !setAddrPort(tok, &e.ip, &e.port, iface) {
 		return "", bad("an address in " + quoteShort(tok))
@@ -692,6 +683,17 @@ func transport(p string) string {
 func isICMP(p string) bool {
 	t := transport(p)
 	return t == "icmp" || t == "ipv6-icmp"
+}
+
+// tokenEnd returns the length of the address token at the start of s: up
+// to a space or an opening parenthesis.
+func tokenEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '(' {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // word returns the next space-separated word of s and the rest.

@@ -61,16 +61,22 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 		}
 		return errNoID
 	}
+	var err error
 	switch id {
 	case "430002", "430003":
-		if err := parseEvent(text, r); err != nil {
-			return fmt.Errorf("%s message %s: %w", Name, id, err)
+		if err = parseEvent(text, r); err != nil {
+			err = fmt.Errorf("%s message %s: %w", Name, id, err)
 		}
-		return nil
 	case "430001", "430004", "430005":
-		return fmt.Errorf("%w: %s message %s is an intrusion or file event", parsers.ErrSkip, Name, id)
+		err = fmt.Errorf("%w: %s message %s is an intrusion or file event", parsers.ErrSkip, Name, id)
+	default:
+		err = p.asa.ParseMessage(id, text, r)
 	}
-	return p.asa.ParseMessage(id, text, r)
+	if err != nil {
+		return err
+	}
+	ciscoasa.FixUTCHeader(&m.Header, r)
+	return nil
 }
 
 // isSFIMS tells the FMC/legacy form: tag "SFIMS" or a body that starts with

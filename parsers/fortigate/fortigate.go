@@ -6,7 +6,6 @@ package fortigate
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -251,8 +250,8 @@ func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	r.ObserverHostname = parsers.Clean(f.devname)
 	r.ObserverSerial = parsers.Clean(f.devid)
 
-	r.SourceIP = ip(f.srcip)
-	r.DestinationIP = ip(f.dstip)
+	r.SourceIP = parsers.ParseIP(f.srcip)
+	r.DestinationIP = parsers.ParseIP(f.dstip)
 	if !r.SourceIP.IsValid() && !r.DestinationIP.IsValid() {
 		return fmt.Errorf("fortigate: %s log without srcip/dstip", f.typ)
 	}
@@ -262,9 +261,9 @@ func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	if !isAddr(f.srcname) {
 		r.SourceDomain = parsers.Clean(f.srcname)
 	}
-	r.SourceNATIP = ip(f.transip)
+	r.SourceNATIP = parsers.ParseIP(f.transip)
 	r.SourceNATPort = parsers.ParsePort(f.transport)
-	r.DestinationNATIP = ip(f.tranip)
+	r.DestinationNATIP = parsers.ParseIP(f.tranip)
 	r.DestinationNATPort = parsers.ParsePort(f.tranport)
 
 	// sentbyte is what the source (the initiator) sent.
@@ -349,7 +348,7 @@ func isAddr(s string) bool {
 			}
 		}
 	}
-	return ip(s).IsValid()
+	return parsers.ParseIP(s).IsValid()
 }
 
 // verdict maps FortiOS action words. Traffic logs say how an allowed
@@ -627,7 +626,3 @@ func detect(body string, h *parsers.Header) int {
 	}
 	return 50
 }
-
-// ip is parsers.ParseIP without an IPv6 zone: a zone is no part of a
-// logged address, and the core would write it into the JSON unescaped.
-func ip(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }

@@ -7,7 +7,6 @@ package paloalto
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -131,15 +130,15 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	r.ObserverProduct = product
 	r.ObserverSerial = parsers.Clean(get(colSerial))
 
-	r.SourceIP = ip(get(colSrc))
-	r.DestinationIP = ip(get(colDst))
+	r.SourceIP = parsers.ParseIP(get(colSrc))
+	r.DestinationIP = parsers.ParseIP(get(colDst))
 	if !r.SourceIP.IsValid() && !r.DestinationIP.IsValid() {
 		return fmt.Errorf("paloalto: %s record without source/destination address", typ)
 	}
 	r.SourcePort = parsers.ParsePort(get(colSport))
 	r.DestinationPort = parsers.ParsePort(get(colDport))
-	r.SourceNATIP = ip(get(colNATSrc))
-	r.DestinationNATIP = ip(get(colNATDst))
+	r.SourceNATIP = parsers.ParseIP(get(colNATSrc))
+	r.DestinationNATIP = parsers.ParseIP(get(colNATDst))
 	r.SourceNATPort = parsers.ParsePort(get(colNATSport))
 	r.DestinationNATPort = parsers.ParsePort(get(colNATDport))
 	r.RuleName = parsers.Clean(get(colRule))
@@ -182,7 +181,7 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 		if sub == "url" {
 			r.Category = "web"
 			parsers.SetURL(r, get(thURL))
-			if h := r.URLDomain; h != "" && !ip(h).IsValid() {
+			if h := r.URLDomain; h != "" && !parsers.ParseIP(h).IsValid() {
 				r.DestinationDomain = h
 			}
 			r.HTTPContentType = parsers.Clean(get(thContentType))
@@ -464,7 +463,3 @@ func detect(body string, _ *parsers.Header) int {
 	}
 	return 0
 }
-
-// ip is parsers.ParseIP without an IPv6 zone: a zone is no part of a
-// logged address, and the core would write it into the JSON unescaped.
-func ip(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }

@@ -305,13 +305,13 @@ func isAddr(s string) bool {
 			}
 		}
 	}
-	return ip(s).IsValid()
+	return parsers.ParseIP(s).IsValid()
 }
 
 // endpoint splits "ip:port:iface:host" (any part may be empty); for IPv6
 // the address is in srcV6/dstV6 and src/dst start with ':'.
 func endpoint(v, v6 string) (a netip.Addr, port parsers.Num, host string) {
-	a = ip(v6)
+	a = parsers.ParseIP(v6)
 	if v == "" {
 		return a, port, ""
 	}
@@ -319,7 +319,7 @@ func endpoint(v, v6 string) (a netip.Addr, port parsers.Num, host string) {
 	p, rest, _ := strings.Cut(rest, ":")
 	_, h, _ := strings.Cut(rest, ":") // interface, then host name
 	if !a.IsValid() {
-		a = ip(addr)
+		a = parsers.ParseIP(addr)
 	}
 	port = parsers.ParsePort(p)
 	if h != "" && !isAddr(h) {
@@ -330,7 +330,7 @@ func endpoint(v, v6 string) (a netip.Addr, port parsers.Num, host string) {
 
 // natEndpoint reads natSrc/natDst: "ip", "ip:port" or "[v6]:port".
 func natEndpoint(v, v6 string) (netip.Addr, parsers.Num) {
-	if a := ip(v6); a.IsValid() {
+	if a := parsers.ParseIP(v6); a.IsValid() {
 		return a, parsers.Num{}
 	}
 	if strings.HasPrefix(v, "[") {
@@ -339,14 +339,14 @@ func natEndpoint(v, v6 string) (netip.Addr, parsers.Num) {
 			if len(v) > end+2 && v[end+1] == ':' {
 				port = parsers.ParsePort(v[end+2:])
 			}
-			return ip(v[1:end]), port
+			return parsers.ParseIP(v[1:end]), port
 		}
 	}
 	if strings.Count(v, ":") == 1 {
 		a, p, _ := strings.Cut(v, ":")
-		return ip(a), parsers.ParsePort(p)
+		return parsers.ParseIP(a), parsers.ParsePort(p)
 	}
-	return ip(v), parsers.Num{}
+	return parsers.ParseIP(v), parsers.Num{}
 }
 
 // parseTime reads time="YYYY-MM-DD HH:MM:SS[ UTC]"; without "UTC" it is
@@ -458,7 +458,3 @@ func detect(body string, _ *parsers.Header) int {
 	}
 	return 85
 }
-
-// ip is parsers.ParseIP without an IPv6 zone: a zone is no part of a
-// logged address, and the core would write it into the JSON unescaped.
-func ip(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }

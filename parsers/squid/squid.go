@@ -206,7 +206,7 @@ func isTag(s string) bool {
 }
 
 func client(r *parsers.Record, addr string) error {
-	r.SourceIP = ip(addr)
+	r.SourceIP = parsers.ParseIP(addr)
 	if !r.SourceIP.IsValid() {
 		return fmt.Errorf("%w: bad client address %q", errNotSquid, addr)
 	}
@@ -294,7 +294,7 @@ func parseAddr(s string) netip.Addr {
 			}
 		}
 	}
-	return ip(s)
+	return parsers.ParseIP(s)
 }
 
 func setUser(r *parsers.Record, u string) {
@@ -510,7 +510,3 @@ func detect(body string, _ *parsers.Header) int {
 	}
 	return 0
 }
-
-// ip is parsers.ParseIP without an IPv6 zone: a zone is no part of a
-// logged address, and the core would write it into the JSON unescaped.
-func ip(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }

@@ -319,8 +319,8 @@ func (f *kv) apply(r *parsers.Record) {
 	r.NetworkApplication = parsers.Clean(f.appName)
 	r.AppCategory = parsers.Clean(f.appCat)
 	r.URLCategory = parsers.Clean(f.cats)
-	r.SourceNATIP = ip(f.srcNAT)
-	r.DestinationNATIP = ip(f.dstNAT)
+	r.SourceNATIP = parsers.ParseIP(f.srcNAT)
+	r.DestinationNATIP = parsers.ParseIP(f.dstNAT)
 	if t := parsers.Clean(f.virus); t != "" {
 		r.ThreatName = t
 	} else {
@@ -388,7 +388,7 @@ func addr(tok string) netip.Addr {
 			return netip.Addr{}
 		}
 	}
-	return ip(tok)
+	return parsers.ParseIP(tok)
 }
 
 // scanKV walks key="value" pairs. A quote ends a value only when a space
@@ -461,7 +461,3 @@ func detect(body string, _ *parsers.Header) int {
 	}
 	return 90
 }
-
-// ip is parsers.ParseIP without an IPv6 zone: a zone is no part of a
-// logged address, and the core would write it into the JSON unescaped.
-func ip(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }

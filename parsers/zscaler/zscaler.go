@@ -164,31 +164,69 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	return p.build(&f, m, r)
 }
 
+// maxCSVColumns bounds the columns of one CSV line.
+const maxCSVColumns = 64
+
 // scanCSV splits the quoted-CSV template. Every column is quoted, and
 // non-escaped fields (login, ua) may hold raw quotes and commas, so a
-// column ends only at the three-byte boundary `","`.
+// column ends only at the three-byte boundary `","`. The current default
+// template is told from the classic one by its numeric stime/ctime columns
+// where the classic template has urlclass. A user agent holding `","`
+// itself yields extra columns: they are joined back into ua, since the
+// columns around it are escaped or from a fixed vocabulary.
 func scanCSV(body string, f *fields) error {
-	if len(body) < 2 || body[len(body)-1] != '"' {
-		return errors.New("zscaler: CSV line does not end with a quote")
+	if len(body) < 2 || body[0] != '"' || body[len(body)-1] != '"' {
+		return errors.New("zscaler: CSV line is not quoted")
 	}
 	inner := body[1 : len(body)-1]
-	var names []string
-	switch n := strings.Count(inner, `","`) + 1; n {
-	case len(csvClassic):
-		names = csvClassic
-	case len(csvCurrent):
+	var start, end [maxCSVColumns]int // column bounds in inner
+	n, off := 0, 0
+	for {
+		if n == maxCSVColumns {
+			return fmt.Errorf("zscaler: more than %d CSV columns", maxCSVColumns)
+		}
+		start[n] = off
+		j := strings.Index(inner[off:], `","`)
+		if j < 0 {
+			end[n] = len(inner)
+			n++
+			break
+		}
+		end[n] = off + j
+		n++
+		off += j + 3
+	}
+	col := func(i int) string { return inner[start[i]:end[i]] }
+	names := csvClassic
+	if n > 10 && isDigits(col(9)) && isDigits(col(10)) {
 		names = csvCurrent
-	default:
+	}
+	if n < len(names) {
 		return fmt.Errorf("zscaler: %d CSV columns: not a default feed template (%d or %d columns)", n, len(csvClassic), len(csvCurrent))
 	}
-	for i := range names {
-		v := inner
-		if j := strings.Index(inner, `","`); j >= 0 {
-			v, inner = inner[:j], inner[j+3:]
+	extra := 0 // columns the user agent spilled into
+	for i, name := range names {
+		switch {
+		case name == "ua":
+			extra = n - len(names)
+			f.set(name, inner[start[i]:end[i+extra]])
+		default:
+			f.set(name, col(i+extra))
 		}
-		f.set(names[i], v)
 	}
 	return nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // looksKV reports whether body starts with a name=value pair.
