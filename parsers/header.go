@@ -264,7 +264,7 @@ func split3164Rest(s string, h *Header) string {
 		return strings.TrimLeft(after, " ")
 	case isTag(tok):
 		return stripTag(s, h)
-	case strings.HasPrefix(tok, "%") || strings.ContainsAny(tok, "=,\"") || !isHostname(tok):
+	case strings.HasPrefix(tok, "%") || strings.ContainsAny(tok, "=,\"") || !isHostname(tok) || isDate(tok):
 		return s
 	}
 	h.Hostname = tok
@@ -313,8 +313,8 @@ func stripTag(s string, h *Header) string {
 // isTag reports whether tok looks like an RFC 3164 TAG ("sshd:", "filterlog[42]:").
 // Tokens starting with '%' are Cisco message ids and stay in the body.
 func isTag(tok string) bool {
-	if len(tok) < 2 || tok[len(tok)-1] != ':' || tok[0] == '%' {
-		return false
+	if len(tok) < 2 || tok[len(tok)-1] != ':' || tok[0] == '%' || tok == "CEF:" || tok == "LEEF:" {
+		return false // "CEF: 0|..." is the body's own header
 	}
 	name := tok[:len(tok)-1]
 	if i := strings.IndexByte(name, '['); i > 0 {
@@ -348,6 +348,12 @@ func isHostname(tok string) bool {
 	return true
 }
 
+// isDate reports a "YYYY-MM-DD" token: a body that starts with its own
+// timestamp (W3C, Blue Coat), not a host name.
+func isDate(tok string) bool {
+	return len(tok) == 10 && tok[4] == '-' && tok[7] == '-' && tok[0] >= '0' && tok[0] <= '9'
+}
+
 func nextToken(s string) (tok, rest string) {
 	s = strings.TrimLeft(s, " ")
 	i := strings.IndexByte(s, ' ')
@@ -368,6 +374,10 @@ var monthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "A
 
 func monthIndex(s string) int {
 	if len(s) != 3 {
+		return 0
+	}
+	// Most lines start with a digit or '<': reject them before the loop.
+	if c := s[0] | 0x20; c < 'a' || c > 's' {
 		return 0
 	}
 	for i, m := range monthNames {

@@ -35,6 +35,9 @@ func ParseIP(s string) netip.Addr {
 	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
 		s = s[1 : len(s)-1]
 	}
+	if !addrChars(s) && !strings.Contains(s, "%") {
+		return netip.Addr{} // a host name: skip the parser's error allocation
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Addr{}
@@ -44,6 +47,16 @@ func ParseIP(s string) netip.Addr {
 		return netip.Addr{}
 	}
 	return a
+}
+
+func addrChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.' || c == '%') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseNum parses a non-negative decimal; empty markers and garbage are unset.

@@ -76,14 +76,14 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	}
 	layout := p.s.Fields
 	if layout == nil {
-		switch len(toks) {
+		switch toks.Len() {
 		case reporterMainV1.Len():
 			layout = reporterMainV1
 		case mainLayout.Len():
 			layout = mainLayout
 		default:
 			return fmt.Errorf("bluecoat: %d fields and no #Fields directive (bcreportermain_v1 has %d, main %d)",
-				len(toks), reporterMainV1.Len(), mainLayout.Len())
+				toks.Len(), reporterMainV1.Len(), mainLayout.Len())
 		}
 	}
 	row, err := layout.Row(toks)

@@ -35,8 +35,7 @@ var (
 )
 
 type parser struct {
-	s    w3c.Stream
-	toks [nativeFields]string
+	s w3c.Stream
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -85,6 +84,7 @@ const (
 )
 
 func (p *parser) parseNative(body string, r *parsers.Record) error {
+	var t [nativeFields]string // on the stack: no GC write barriers
 	rest := body
 	for i := 0; i < nativeFields; i++ {
 		tok, next, err := nextField(rest)
@@ -94,10 +94,9 @@ func (p *parser) parseNative(body string, r *parsers.Record) error {
 		if tok == "" && next == "" {
 			return fmt.Errorf("%w: %d of %d leading fields", errTruncated, i, nativeFields)
 		}
-		p.toks[i] = tok
+		t[i] = tok
 		rest = next
 	}
-	t := &p.toks
 	ts, ok := parsers.ParseEpoch(t[fTime])
 	if !ok {
 		return fmt.Errorf("cisco-wsa: bad epoch time %q", t[fTime])

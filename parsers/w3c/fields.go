@@ -223,14 +223,14 @@ func (l *Layout) Has(f Field) bool { return f < numFields && l.pos[f] != 0 }
 // Row is one data line split into the columns of its layout.
 type Row struct {
 	L *Layout
-	T []string
+	T Tokens
 }
 
 // Row pairs tokens with l after checking that their count matches: a line
 // with another number of columns cannot be aligned with the field list.
-func (l *Layout) Row(tokens []string) (Row, error) {
-	if len(tokens) != len(l.names) {
-		return Row{}, fmt.Errorf("w3c: line has %d fields, the field list has %d", len(tokens), len(l.names))
+func (l *Layout) Row(tokens Tokens) (Row, error) {
+	if n := tokens.Len(); n != len(l.names) {
+		return Row{}, fmt.Errorf("w3c: line has %d fields, the field list has %d", n, len(l.names))
 	}
 	return Row{L: l, T: tokens}, nil
 }
@@ -241,10 +241,10 @@ func (r Row) Get(f Field) string {
 		return ""
 	}
 	p := int(r.L.pos[f])
-	if p == 0 || p > len(r.T) {
+	if p == 0 || p > r.T.Len() {
 		return ""
 	}
-	return r.T[p-1]
+	return r.T.At(p - 1)
 }
 
 // Value returns the value of f with empty markers ("-", "None"...) as "".

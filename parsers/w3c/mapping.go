@@ -180,11 +180,16 @@ func (s *Stream) buildURL(row Row, r *parsers.Record) {
 		b = append(b, '?')
 		b = append(b, q...)
 	}
-	s.buf = b
 	r.URLOriginal = string(b)
+	if cap(b) <= maxKeptBuf { // a huge URL's buffer is not kept for the stream's life
+		s.buf = b
+	}
 	r.URLPath = path
 	r.URLQuery = q
 }
+
+// maxKeptBuf bounds the URL scratch buffer a stream keeps between lines.
+const maxKeptBuf = 8 << 10
 
 func defaultPort(scheme string, p int64) bool {
 	switch scheme {

@@ -11,20 +11,75 @@ import (
 var (
 	errTooManyFields = fmt.Errorf("w3c: more than %d fields on one line", MaxFields)
 	errUnterminated  = errors.New("w3c: unterminated quoted field")
+	errTooLong       = errors.New("w3c: line too long")
 )
 
-// Split appends the fields of one W3C data line to dst[:0] and returns it.
-// Fields are separated by runs of spaces or tabs (ProxySG syslog streams
-// sometimes put two spaces between columns). A field that starts with '"'
-// runs to the closing quote: a quote followed by a separator or the end of
-// the line. Inside it a doubled quote ("") stands for one quote, as the W3C
-// draft says, and a lone quote is kept literally, because some writers log
-// user agents with raw quotes inside. Only values holding "" allocate.
-func Split(line string, dst []string) ([]string, error) {
-	return splitAppend(line, dst[:0])
+// span locates one field in its line; esc marks a quoted value holding
+// doubled quotes, unescaped when read. Spans hold no pointers, so filling
+// them costs no GC write barriers.
+type span struct {
+	start, end int32
+	esc        bool
 }
 
-func splitAppend(line string, dst []string) ([]string, error) {
+// Tokens is one data line split into fields. The first field may come from
+// outside the line (see Stream.Tokens).
+type Tokens struct {
+	line string
+	lead string // a first field that was split off the line, or ""
+	sp   []span
+}
+
+// Len returns the number of fields.
+func (t Tokens) Len() int {
+	if t.lead != "" {
+		return len(t.sp) + 1
+	}
+	return len(t.sp)
+}
+
+// At returns field i. Only a quoted value holding doubled quotes allocates.
+func (t Tokens) At(i int) string {
+	if t.lead != "" {
+		if i == 0 {
+			return t.lead
+		}
+		i--
+	}
+	s := t.sp[i]
+	v := t.line[s.start:s.end]
+	if s.esc {
+		v = strings.ReplaceAll(v, `""`, `"`)
+	}
+	return v
+}
+
+// Split returns the fields of one W3C data line, appended to dst[:0]; the
+// parsers use Stream.Tokens, which does not allocate. Fields are separated
+// by runs of spaces or tabs (ProxySG syslog streams sometimes put two
+// spaces between columns). A field that starts with '"' runs to the
+// closing quote: a quote followed by a separator or the end of the line.
+// Inside it a doubled quote ("") stands for one quote, as the W3C draft
+// says, and a lone quote is kept literally, because some writers log user
+// agents with raw quotes inside.
+func Split(line string, dst []string) ([]string, error) {
+	sp, err := splitSpans(line, nil)
+	if err != nil {
+		return dst[:0], err
+	}
+	t := Tokens{line: line, sp: sp}
+	dst = dst[:0]
+	for i := 0; i < t.Len(); i++ {
+		dst = append(dst, t.At(i))
+	}
+	return dst, nil
+}
+
+// splitSpans appends the fields of line to dst.
+func splitSpans(line string, dst []span) ([]span, error) {
+	if len(line) > 1<<30 {
+		return dst, errTooLong
+	}
 	i := 0
 	for {
 		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
@@ -33,31 +88,31 @@ func splitAppend(line string, dst []string) ([]string, error) {
 		if i >= len(line) {
 			return dst, nil
 		}
-		if len(dst) == MaxFields {
+		if len(dst) >= MaxFields {
 			return dst, errTooManyFields
 		}
 		if line[i] == '"' {
-			v, n, ok := quoted(line[i+1:])
+			n, esc, ok := quoted(line[i+1:])
 			if !ok {
 				return dst, errUnterminated
 			}
-			dst = append(dst, v)
-			i += 1 + n
+			dst = append(dst, span{int32(i + 1), int32(i + 1 + n), esc})
+			i += n + 2
 			continue
 		}
 		j := i
 		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
 			j++
 		}
-		dst = append(dst, line[i:j])
+		dst = append(dst, span{int32(i), int32(j), false})
 		i = j
 	}
 }
 
-// quoted reads a quoted field whose opening quote is consumed. It returns
-// the value, the bytes consumed including the closing quote, and false when
-// the line ends first.
-func quoted(s string) (string, int, bool) {
+// quoted scans a quoted field whose opening quote is consumed. It returns
+// the length of the raw value (without the closing quote), whether it holds
+// doubled quotes, and false when the line ends first.
+func quoted(s string) (int, bool, bool) {
 	doubled := false
 	for i := 0; i < len(s); i++ {
 		if s[i] != '"' {
@@ -69,14 +124,10 @@ func quoted(s string) (string, int, bool) {
 			continue
 		}
 		if i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\t' {
-			v := s[:i]
-			if doubled {
-				v = strings.ReplaceAll(v, `""`, `"`)
-			}
-			return v, i + 1, true
+			return i, doubled, true
 		}
 	}
-	return "", 0, false
+	return 0, false, false
 }
 
 // Stream is the per-stream (per file or connection) state of a W3C log:
@@ -87,7 +138,7 @@ type Stream struct {
 	Fields   *Layout // nil until a #Fields directive was seen
 	Date     string  // "2025-01-15", from #Date or #Start-Date
 	Software string  // the #Software directive
-	toks     []string
+	sp       []span
 	buf      []byte
 }
 
@@ -134,19 +185,23 @@ func (s *Stream) SkipDirective(line, format string) error {
 	return fmt.Errorf("%w: %s #%s directive", parsers.ErrSkip, format, name)
 }
 
-// Tokens splits a data line into the stream's scratch slice, which the next
-// call reuses. h is the syslog header split off the line, if any: a header
-// without a hostname followed by a line that starts with a W3C date makes
-// SplitHeader take the date for the hostname (it looks like one) and leave
-// the body starting at the clock, so the date is put back as the first
-// field.
-func (s *Stream) Tokens(line string, h *parsers.Header) ([]string, error) {
-	dst := s.toks[:0]
+// Tokens splits a data line, reusing the stream's scratch space (the
+// result is valid until the next call). h is the syslog header split off
+// the line, if any: a header without a hostname followed by a line that
+// starts with a W3C date makes SplitHeader take the date for the hostname
+// (it looks like one) and leave the body starting at the clock, so the
+// date is put back as the first field.
+func (s *Stream) Tokens(line string, h *parsers.Header) (Tokens, error) {
+	t := Tokens{line: line}
 	if DateInHostname(line, h) {
-		dst = append(dst, h.Hostname)
+		t.lead = h.Hostname
 	}
-	t, err := splitAppend(line, dst)
-	s.toks = t[:0]
+	sp, err := splitSpans(line, s.sp[:0])
+	s.sp = sp[:0]
+	t.sp = sp
+	if err == nil && t.Len() > MaxFields {
+		err = errTooManyFields
+	}
 	return t, err
 }
 

@@ -67,13 +67,13 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	}
 	layout := p.s.Fields
 	if layout == nil {
-		switch len(toks) {
+		switch toks.Len() {
 		case iisDefault.Len():
 			layout = iisDefault
 		case iis7Default.Len():
 			layout = iis7Default
 		default:
-			return fmt.Errorf("w3c: %d fields and no #Fields directive yet (the IIS default has %d)", len(toks), iisDefault.Len())
+			return fmt.Errorf("w3c: %d fields and no #Fields directive yet (the IIS default has %d)", toks.Len(), iisDefault.Len())
 		}
 	}
 	row, err := layout.Row(toks)
