@@ -195,3 +195,21 @@ func FuzzSplitHeader(f *testing.F) {
 		}
 	})
 }
+
+func TestParseEpochUnits(t *testing.T) {
+	for in, want := range map[string]int64{
+		"1768471200":          1768471200,
+		"1768471200123":       1768471200,
+		"1768471200123456":    1768471200,
+		"1768471200123456789": 1768471200,
+		"1768471200.5":        1768471200,
+	} {
+		got, ok := ParseEpoch(in)
+		if !ok || got.Unix() != want {
+			t.Errorf("%s → %v %v", in, got, ok)
+		}
+	}
+	if _, ok := ParseEpoch("99999999999999999999"); ok {
+		t.Error("overflow accepted")
+	}
+}

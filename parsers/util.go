@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func ParseStatus(s string) Num {
 }
 
 func atoi64(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
+	if s == "" || len(s) > 19 {
 		return 0, false
 	}
 	var n int64
@@ -95,7 +96,11 @@ func atoi64(s string) (int64, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
 	}
 	return n, true
 }
