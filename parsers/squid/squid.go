@@ -478,6 +478,12 @@ func (z *zoneCache) get(off int) *time.Location {
 
 // detect scores Squid lines by their result code token (TCP_MISS/200 in
 // the native form, TCP_MISS:HIER_DIRECT at the end of common/combined).
+// looksWSA spots the ACL decision tag and "<...>" verdict block that Cisco
+// WSA appends to its squid-style access log lines.
+func looksWSA(s string) bool {
+	return strings.Contains(s, " <") && (strings.Contains(s, "-NONE-") || strings.Contains(s, "DEFAULT_CASE") || strings.Contains(s, "DefaultGroup"))
+}
+
 func detect(body string, _ *parsers.Header) int {
 	s := strings.TrimLeft(body, " ")
 	if isCacheLog(s) && strings.Contains(s[19:min(len(s), 40)], "kid") {
@@ -491,6 +497,9 @@ func detect(body string, _ *parsers.Header) int {
 		code, _ := next(rest)
 		c, st, ok := strings.Cut(code, "/")
 		if ok && isResultCode(c) && len(st) == 3 && parsers.ParseNum(el).Set {
+			if looksWSA(s) {
+				return 60 // Cisco WSA's squid-derived access log: cisco-wsa claims it higher
+			}
 			return 90
 		}
 		return 0
