@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := dist/cloudscout
 
-.PHONY: all build run test test-short lint fuzz bench image clean deps
+.PHONY: all build run test test-short lint fuzz bench image container-test clean deps
 
 all: build
 
@@ -38,6 +38,15 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Container image from the host-built binary (no registry needed; see README "Container").
+image: build
+	cp /etc/ssl/certs/ca-certificates.crt "$$($(GO) env GOROOT)/lib/time/zoneinfo.zip" dist/
+	buildah bud --isolation chroot --format docker --build-arg BINARY_FROM=prebuilt --build-arg VERSION=$(VERSION) -t localhost/cloudscout:$(VERSION) .
+
+# Builds the image with buildah and runs docker-compose.yml under podman-compose end to end (root).
+container-test:
+	./scripts/container-e2e.sh
 
 clean:
 	rm -rf dist
