@@ -84,6 +84,7 @@ func watchFolders(cfg *config.Config) []filedrop.Folder {
 				Dir:              dropDir(cfg, s.Name),
 				ArchiveDir:       archive,
 				ArchiveRetention: cfg.FTP.ArchiveRetention.D(),
+				StableFor:        -1, // the FTP server renames files in only when complete
 			})
 		}
 		for _, w := range s.Watch {

@@ -16,9 +16,10 @@ import (
 )
 
 type recLine struct {
-	path string
-	off  int64
-	line string
+	path   string
+	off    int64
+	line   string
+	opened time.Time // when the stream that delivered it was opened
 }
 
 var errSinkDown = errors.New("sink down")
@@ -32,23 +33,31 @@ type recSink struct {
 	commits   int
 	failAt    int // the failAt-th Line call (and later ones) fail; 0 = never
 	calls     int
+	hook      func(call int) // called before each Line is recorded
 }
 
 func (s *recSink) Open(source, path string) FileStream {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opens = append(s.opens, path)
-	return &recStream{s: s, path: path}
+	return &recStream{s: s, path: path, opened: time.Now()}
 }
 
 type recStream struct {
 	s      *recSink
 	path   string
+	opened time.Time
 	buf    []recLine
 	closed bool
 }
 
 func (r *recStream) Line(_ context.Context, line []byte, off int64) error {
+	if r.s.hook != nil {
+		r.s.mu.Lock()
+		n := r.s.calls + 1
+		r.s.mu.Unlock()
+		r.s.hook(n)
+	}
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
 	if r.closed {
@@ -58,7 +67,7 @@ func (r *recStream) Line(_ context.Context, line []byte, off int64) error {
 	if r.s.failAt > 0 && r.s.calls >= r.s.failAt {
 		return errSinkDown
 	}
-	l := recLine{path: r.path, off: off, line: string(line)}
+	l := recLine{path: r.path, off: off, line: string(line), opened: r.opened}
 	r.buf = append(r.buf, l)
 	r.s.delivered = append(r.s.delivered, l)
 	return nil
@@ -93,16 +102,17 @@ type testWatcher struct {
 	w      *Watcher
 	reg    *prometheus.Registry
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
+	err    error // valid after done is closed
 }
 
 func (tw *testWatcher) stop(t *testing.T) {
 	t.Helper()
 	tw.cancel()
 	select {
-	case err := <-tw.done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
+	case <-tw.done:
+		if tw.err != nil {
+			t.Fatalf("Run: %v", tw.err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return")
@@ -121,16 +131,12 @@ func startWatcher(t *testing.T, cfg Config) *testWatcher {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tw := &testWatcher{w: w, reg: reg, cancel: cancel, done: make(chan error, 1)}
-	go func() { tw.done <- w.Run(ctx) }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			cancel()
-			<-tw.done
-		}
-	})
-	_ = stopped
+	tw := &testWatcher{w: w, reg: reg, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(tw.done)
+		tw.err = w.Run(ctx)
+	}()
+	t.Cleanup(func() { tw.stop(t) })
 	return tw
 }
 
@@ -148,6 +154,17 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 func writeFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dropFile makes a file appear complete, as an FTP upload does: written under
+// a temporary name, then renamed.
+func dropFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	writeFile(t, tmp, data)
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }

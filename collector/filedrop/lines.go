@@ -1,6 +1,7 @@
 package filedrop
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/binary"
@@ -8,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"archive/zip"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"

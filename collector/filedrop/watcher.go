@@ -56,6 +56,7 @@ const (
 	DefaultMaxExpandedBytes = 10 << 30
 	DefaultCommitEvery      = 10000
 	DefaultRescanInterval   = 10 * time.Second
+	DefaultStableFor        = 2 * time.Second
 
 	maxMaxLineBytes = 64 << 20
 )
@@ -93,8 +94,10 @@ type Folder struct {
 	MaxExpandedBytes int64         // decompressed size cap per file; default 10 GiB
 	QuarantineDir    string        // default <StateDir>/quarantine/<source>
 	// StableFor makes the watcher wait until a file's size and time have not
-	// changed for this long. Use it for shares written in place (e.g. 10s);
-	// FTP drop folders need none (files appear complete).
+	// changed for this long; 0 = DefaultStableFor, negative = no wait. Shares
+	// written in place need it (raise it for slow writers); FTP drop folders
+	// can use -1 (files appear there complete). A file that still changes
+	// while it is read is left at its last commit and waited for again.
 	StableFor time.Duration
 }
 
@@ -217,7 +220,10 @@ func (w *Watcher) normalize(folders []Folder) ([]Folder, error) {
 		if f.MaxExpandedBytes == 0 {
 			f.MaxExpandedBytes = DefaultMaxExpandedBytes
 		}
-		if f.MaxLineBytes < 0 || f.MaxLineBytes > maxMaxLineBytes || f.MaxExpandedBytes < 0 || f.ArchiveRetention < 0 || f.StableFor < 0 {
+		if f.StableFor == 0 {
+			f.StableFor = DefaultStableFor
+		}
+		if f.MaxLineBytes < 0 || f.MaxLineBytes > maxMaxLineBytes || f.MaxExpandedBytes < 0 || f.ArchiveRetention < 0 {
 			return nil, fmt.Errorf("filedrop: folder %s: limit out of range", f.Dir)
 		}
 		out = append(out, f)

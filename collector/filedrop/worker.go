@@ -22,6 +22,8 @@ const (
 	maxBackoff = time.Minute
 	// stuckRetry is how long a file that could not even be quarantined is left alone.
 	stuckRetry = 10 * time.Minute
+	// archiveRetry is how often archiving a processed file is retried.
+	archiveRetry = time.Minute
 )
 
 // worker processes one folder's files, one at a time.
@@ -57,6 +59,10 @@ func (e *errRetry) Error() string { return e.stage + ": " + e.err.Error() }
 func (e *errRetry) Unwrap() error { return e.err }
 
 func retry(stage string, err error) error { return &errRetry{stage: stage, err: err} }
+
+// errUnstable: the file changed while it was read (a writer is still at it).
+// Lines up to the last complete one are committed; the file waits again.
+var errUnstable = errors.New("file changed while being read")
 
 func newWorker(w *Watcher, f Folder, fsw *fsnotify.Watcher) *worker {
 	return &worker{
@@ -116,7 +122,10 @@ func (k *worker) scan(ctx context.Context) time.Duration {
 	}
 	if !k.watching {
 		if err := k.fsw.Add(k.f.Dir); err != nil {
-			k.log.Warn().Err(err).Msg("cannot watch folder; relying on rescans")
+			if !k.warned["\x00watch"] {
+				k.warned["\x00watch"] = true
+				k.log.Warn().Err(err).Msg("cannot watch folder; relying on rescans")
+			}
 		} else {
 			k.watching = true
 		}
@@ -189,12 +198,30 @@ func (k *worker) scan(ctx context.Context) time.Duration {
 			if ctx.Err() != nil {
 				return 0
 			}
+			if errors.Is(err, errUnstable) {
+				delete(k.seen, c.name)
+				wait := max(k.f.StableFor, time.Second)
+				if next == 0 || wait < next {
+					next = wait
+				}
+				continue
+			}
 			stage := "process"
 			var re *errRetry
 			if errors.As(err, &re) {
 				stage = re.stage
 			}
 			k.w.m.errors.WithLabelValues(k.f.Source, stage).Inc()
+			if stage == "archive" {
+				// The file's lines are committed; only moving it failed (a
+				// read-only share, say). Do not hold up the other files.
+				k.stuck[key] = time.Now().Add(archiveRetry)
+				if !k.warned[key] {
+					k.warned[key] = true
+					k.log.Warn().Err(err).Str("file", c.name).Msg("processed file cannot be archived or deleted; it stays, and is not read again")
+				}
+				continue
+			}
 			k.backoff = min(max(2*k.backoff, minBackoff), maxBackoff)
 			k.log.Warn().Err(err).Str("file", c.name).Dur("retry_in", k.backoff).Msg("file processing interrupted; will resume from its checkpoint")
 			return k.backoff
@@ -289,6 +316,13 @@ func (k *worker) process(ctx context.Context, name string) error {
 		return nil
 	}
 	size := fi.Size()
+	// Everything is read up to the size seen at open; changed tells whether a
+	// writer added to the file since. The time alone does not count: FTP
+	// clients set it after an upload (MFMT).
+	changed := func() bool {
+		now, err := f.Stat()
+		return err != nil || now.Size() != fi.Size()
+	}
 	if kind.compressed() && start == 0 {
 		// Verify before delivering anything: a bomb or a corrupt archive must
 		// not leave half its lines in the spool.
@@ -298,6 +332,9 @@ func (k *worker) process(ctx context.Context, name string) error {
 		})
 		var qe *quarantineError
 		if errors.As(err, &qe) {
+			if changed() {
+				return errUnstable // a compressed file still being written looks torn
+			}
 			k.quarantine(path, &id, err)
 			return nil
 		}
@@ -305,10 +342,10 @@ func (k *worker) process(ctx context.Context, name string) error {
 			return retry("read", err)
 		}
 	}
-	return k.deliver(ctx, f, path, name, id, kind, size, start)
+	return k.deliver(ctx, f, path, name, id, kind, size, start, changed)
 }
 
-func (k *worker) deliver(ctx context.Context, f *os.File, path, name string, id fileID, kind fileKind, size, start int64) error {
+func (k *worker) deliver(ctx context.Context, f *os.File, path, name string, id fileID, kind fileKind, size, start int64, changed func() bool) error {
 	stream := k.w.cfg.Sink.Open(k.f.Source, path)
 	defer stream.Close()
 	var (
@@ -349,6 +386,10 @@ func (k *worker) deliver(ctx context.Context, f *os.File, path, name string, id 
 			if len(line) == 0 {
 				continue
 			}
+			if lr.done && !kind.compressed() && changed() {
+				// An unterminated last line of a file being written: not yet a line.
+				return errUnstable
+			}
 			if off < start {
 				// Before the checkpoint: only headers, to rebuild parser state.
 				if line[0] == '#' {
@@ -379,8 +420,13 @@ func (k *worker) deliver(ctx context.Context, f *os.File, path, name string, id 
 	})
 	var qe *quarantineError
 	switch {
+	case errors.Is(err, errUnstable) || err == nil && changed() || errors.As(err, &qe) && changed():
+		if cerr := commit(lastEnd, false); cerr != nil {
+			return cerr
+		}
+		return errUnstable
 	case errors.As(err, &qe):
-		// Only if the file changed after it was verified.
+		// Only if the file was modified in place after it was verified.
 		k.quarantine(path, &id, err)
 		return nil
 	case err != nil:

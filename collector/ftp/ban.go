@@ -81,26 +81,23 @@ func (b *banList) success(ip net.IP) {
 	delete(b.entries, banKey(ip))
 }
 
+// evictLocked frees a tenth of the table at once, so that a flood of new
+// addresses costs amortized constant time: expired entries first, then
+// entries without an active ban, then anything.
 func (b *banList) evictLocked(now time.Time) {
-	for k, e := range b.entries {
-		if !now.Before(e.until) && now.Sub(e.windowFrom) > b.window {
-			delete(b.entries, k)
+	target := maxBanEntries * 9 / 10
+	for _, drop := range []func(*banEntry) bool{
+		func(e *banEntry) bool { return !now.Before(e.until) && now.Sub(e.windowFrom) > b.window },
+		func(e *banEntry) bool { return !now.Before(e.until) },
+		func(*banEntry) bool { return true },
+	} {
+		for k, e := range b.entries {
+			if len(b.entries) <= target {
+				return
+			}
+			if drop(e) {
+				delete(b.entries, k)
+			}
 		}
-	}
-	// Still full: drop entries without an active ban, then anything, so that
-	// tracking of new addresses never stops.
-	for k, e := range b.entries {
-		if len(b.entries) < maxBanEntries {
-			return
-		}
-		if !now.Before(e.until) {
-			delete(b.entries, k)
-		}
-	}
-	for k := range b.entries {
-		if len(b.entries) < maxBanEntries {
-			return
-		}
-		delete(b.entries, k)
 	}
 }

@@ -26,20 +26,20 @@ const freeCheckEvery = 4 << 20
 const maxNameVariants = 1000
 
 var (
-	errNotAllowed    = fmt.Errorf("only files directly in the drop folder: %w", ftpserver.ErrFileNameNotAllowed)
-	errSymlink       = fmt.Errorf("not a regular file: %w", ftpserver.ErrFileNameNotAllowed)
-	errNoDownloads   = fmt.Errorf("downloads are not offered: %w", os.ErrPermission)
-	errNoDirs        = fmt.Errorf("folders are not offered: %w", os.ErrPermission)
-	errNoResume      = errors.New("resuming an upload is not supported; upload the whole file again")
-	errExists        = errors.New("file exists; APPE only creates new files")
-	errFileTooLarge  = fmt.Errorf("file larger than this account's limit: %w", ftpserver.ErrStorageExceeded)
-	errQuotaFull     = fmt.Errorf("insufficient storage space: drop folder quota reached, retry later: %w", ftpserver.ErrStorageExceeded)
-	errDiskFull      = errors.New("insufficient storage space: disk full, retry later")
-	errClientGone    = errors.New("client disconnected before the transfer completed")
-	errAccountGone   = fmt.Errorf("account no longer exists: %w", os.ErrPermission)
-	errDataTLS       = errors.New("this account requires an encrypted data connection (PROT P)")
-	errNotSupported  = fmt.Errorf("not supported: %w", os.ErrPermission)
-	errReadOnlyWrite = errors.New("upload handles are write-only")
+	errNotAllowed   = fmt.Errorf("only files directly in the drop folder: %w", ftpserver.ErrFileNameNotAllowed)
+	errSymlink      = fmt.Errorf("not a regular file: %w", ftpserver.ErrFileNameNotAllowed)
+	errNoDownloads  = fmt.Errorf("downloads are not offered: %w", os.ErrPermission)
+	errNoDirs       = fmt.Errorf("folders are not offered: %w", os.ErrPermission)
+	errNoResume     = errors.New("resuming an upload is not supported; upload the whole file again")
+	errExists       = errors.New("file exists; APPE only creates new files")
+	errFileTooLarge = fmt.Errorf("file larger than this account's limit: %w", ftpserver.ErrStorageExceeded)
+	errQuotaFull    = fmt.Errorf("insufficient storage space: drop folder quota reached, retry later: %w", ftpserver.ErrStorageExceeded)
+	errDiskFull     = errors.New("insufficient storage space: disk full, retry later")
+	errClientGone   = errors.New("client disconnected before the transfer completed")
+	errAccountGone  = fmt.Errorf("account no longer exists: %w", os.ErrPermission)
+	errDataTLS      = errors.New("this account requires an encrypted data connection (PROT P)")
+	errNotSupported = fmt.Errorf("not supported: %w", os.ErrPermission)
+	errWriteOnly    = errors.New("upload handles are write-only")
 )
 
 // sessionFs is what an authenticated session sees: the account's drop folder
@@ -317,15 +317,23 @@ func (f *sessionFs) GetHandle(p string, flags int, offset int64) (ftpserver.File
 	if a.QuotaBytes > 0 && stored+a.dir.inflight.Load() >= a.QuotaBytes {
 		return nil, f.quotaFull(a)
 	}
+	// Registered under the server lock so that Run's final wait never races a new upload.
+	f.srv.mu.Lock()
+	if f.srv.closing {
+		f.srv.mu.Unlock()
+		return nil, errShutdown
+	}
+	f.srv.uploadWG.Add(1)
+	f.srv.mu.Unlock()
 	tmp := filepath.Join(a.DropDir, incomingDir, randomName())
 	file, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o640)
 	if err != nil {
+		f.srv.uploadWG.Done()
 		if isDiskFull(err) {
 			return nil, f.diskFull(a)
 		}
 		return nil, fmt.Errorf("create upload file: %w", err)
 	}
-	f.srv.uploadWG.Add(1)
 	f.sess.uploading.Add(1)
 	f.sess.lastData.Store(time.Now().UnixNano())
 	return &upload{fs: f, acc: a, name: name, tmp: tmp, file: file}, nil
@@ -402,7 +410,7 @@ type upload struct {
 	closed     bool
 }
 
-func (u *upload) Read([]byte) (int, error) { return 0, errReadOnlyWrite }
+func (u *upload) Read([]byte) (int, error) { return 0, errWriteOnly }
 
 func (u *upload) Seek(offset int64, whence int) (int64, error) {
 	if offset == 0 && whence == io.SeekStart && u.written == 0 {

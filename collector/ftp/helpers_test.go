@@ -140,6 +140,9 @@ func startServer(t *testing.T, mod func(*Config)) *testServer {
 	if mod != nil {
 		mod(&cfg)
 	}
+	if len(cfg.Accounts) > 0 {
+		drop = cfg.Accounts[0].DropDir
+	}
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

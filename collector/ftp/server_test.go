@@ -499,3 +499,20 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestPassivePortRangeAndPublicHost(t *testing.T) {
+	ts := startServer(t, func(c *Config) {
+		c.PassivePortMin, c.PassivePortMax = 47310, 47329
+		c.PublicHost = "192.0.2.10" // only announced; no connection goes there
+	})
+	c := dialRaw(t, ts.addr())
+	c.login(testUser, testPass)
+	for i := 0; i < 5; i++ {
+		if p := c.epsv(); p < 47310 || p > 47329 {
+			t.Fatalf("EPSV port %d outside the range", p)
+		}
+	}
+	if msg := c.expect(227, "PASV"); !strings.Contains(msg, "(192,0,2,10,") {
+		t.Fatalf("PASV reply %q does not announce the public host", msg)
+	}
+}
