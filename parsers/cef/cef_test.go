@@ -96,3 +96,72 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// A relay that parses "CEF: 0|..." as RFC 3164 takes "CEF:" as the TAG;
+// the message is still CEF.
+func TestTagTakenByRelay(t *testing.T) {
+	line := `<134>Jun 14 10:20:00 fw-gw2.example.com CEF: 0|Hillstone Networks|StoneOS|5.5R9|0x4431|Session end|3|src=10.9.8.7 spt=61000 dst=203.0.113.33 dpt=53 proto=UDP act=permit in=74 out=190`
+	r, err := parse(t, line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ObserverVendor != "Hillstone Networks" || r.DestinationPort.V != 53 || r.SourceBytes.V != 74 || r.ObserverHostname != "fw-gw2.example.com" {
+		t.Errorf("%+v", r)
+	}
+	h, body := parsers.SplitHeader(line, time.UTC, parsertest.DefaultNow)
+	if s := Detect(body, &h); s < 50 {
+		t.Errorf("detect %d", s)
+	}
+}
+
+// Vendors that document in/out from the client's side: Palo Alto Networks
+// (in = bytes_received, out = bytes_sent; app = App-ID).
+func TestVendorByteDirection(t *testing.T) {
+	r, err := parse(t, `CEF:0|Palo Alto Networks|PAN-OS|10.2|TRAFFIC|end|3|rt=Jun 14 2026 08:00:03 dtz=UTC src=10.20.30.40 dst=203.0.113.80 spt=51234 dpt=443 proto=TCP act=allow app=ssl in=88420 out=2310`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SourceBytes.V != 2310 || r.DestinationBytes.V != 88420 || r.NetworkApplication != "ssl" || r.NetworkProtocol != "" {
+		t.Errorf("src %v dst %v app %q protocol %q", r.SourceBytes, r.DestinationBytes, r.NetworkApplication, r.NetworkProtocol)
+	}
+	r, err = parse(t, `CEF:0|Hillstone Networks|StoneOS|5.5|1|Session end|3|src=10.9.8.7 dst=203.0.113.33 dpt=53 act=permit in=74 out=190 app=DNS`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SourceBytes.V != 74 || r.DestinationBytes.V != 190 || r.NetworkProtocol != "dns" || r.NetworkApplication != "" {
+		t.Errorf("ArcSight default: src %v dst %v protocol %q app %q", r.SourceBytes, r.DestinationBytes, r.NetworkProtocol, r.NetworkApplication)
+	}
+}
+
+// dtz gives the zone of rt values written without one.
+func TestDeviceTimeZone(t *testing.T) {
+	r, err := parse(t, `CEF:0|Acme|FW|1|1|Conn|3|rt=Jun 14 2026 14:45:00 dtz=+02:00 src=10.0.0.1 dst=203.0.113.1 act=allow`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Timestamp.Equal(time.Date(2026, 6, 14, 12, 45, 0, 0, time.UTC)) {
+		t.Errorf("timestamp %v", r.Timestamp)
+	}
+}
+
+// Events that name no destination, or name an administrative event, are
+// not traffic even with a source address; a verdict word in the name is
+// used when act is missing.
+func TestNonTrafficAndNameVerdict(t *testing.T) {
+	for _, l := range []string{
+		`CEF:0|Trend Micro|Deep Security Manager|20.0|600|User Signed In|3|src=10.10.1.5 suser=MasterAdmin`,
+		`CEF:0|Acme|FW|1|2001|Admin login|5|src=10.1.1.50 dst=10.1.1.1 dpt=443 suser=admin act=success`,
+		`CEF:0|Acme|FW|1|2002|Configuration changed|5|src=10.1.1.50 dst=10.1.1.1 suser=admin`,
+	} {
+		if _, err := parse(t, l); !errors.Is(err, parsers.ErrSkip) {
+			t.Errorf("%s: %v", l, err)
+		}
+	}
+	r, err := parse(t, `CEF:0|Acme|FW|1|3|Connection blocked|5|src=10.0.0.1 dst=203.0.113.1 dpt=22`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != parsers.Denied || r.EventAction != "blocked" {
+		t.Errorf("verdict %v action %q", r.Verdict, r.EventAction)
+	}
+}

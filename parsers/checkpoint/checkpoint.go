@@ -71,13 +71,13 @@ func New(parsers.Options) (parsers.Parser, error) {
 // Exporter's bracketed key:"value" syntax and Check Point's Fields@2620
 // structured data.
 func Detect(body string, h *parsers.Header) int {
-	if i := cefleef.IndexCEF(body); i >= 0 {
+	if i := cefleef.LocateCEF(body, h); i >= 0 {
 		if v, ok := cefleef.HeaderField(body, i, 0); ok && strings.TrimSpace(v) == vendor {
 			return 95
 		}
 		return 0
 	}
-	if i := cefleef.IndexLEEF(body); i >= 0 {
+	if i := cefleef.LocateLEEF(body, h); i >= 0 {
 		if v, ok := cefleef.HeaderField(body, i, 0); ok && strings.TrimSpace(v) == vendor {
 			return 95
 		}
@@ -128,8 +128,9 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 // syntax the message uses.
 func (p *parser) read(body string, m *parsers.Meta, r *parsers.Record) error {
 	f := &p.f
-	if cefleef.IndexCEF(body) >= 0 {
-		c, err := cefleef.SplitCEF(body)
+	h := &m.Header
+	if cefleef.LocateCEF(body, h) >= 0 {
+		c, err := cefleef.SplitCEFHeader(body, h)
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
@@ -140,6 +141,9 @@ func (p *parser) read(body string, m *parsers.Meta, r *parsers.Record) error {
 			switch k {
 			case "act":
 				f.action = v
+			case "sntdom", "sourceNtDomain":
+				// Check Point maps domain_name (the name a DNS request
+				// asked for) here, not the user's domain.
 			case "deviceDirection":
 				// CEF deviceDirection: 0 inbound, 1 outbound.
 				switch v {
@@ -156,8 +160,8 @@ func (p *parser) read(body string, m *parsers.Meta, r *parsers.Record) error {
 		}
 		return nil
 	}
-	if cefleef.IndexLEEF(body) >= 0 {
-		l, err := cefleef.SplitLEEF(body)
+	if cefleef.LocateLEEF(body, h) >= 0 {
+		l, err := cefleef.SplitLEEFHeader(body, h)
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
@@ -181,7 +185,6 @@ func (p *parser) read(body string, m *parsers.Meta, r *parsers.Record) error {
 		}
 		return nil
 	}
-	h := &m.Header
 	if strings.HasPrefix(h.SD, "[Fields@") {
 		parsers.ParseSD(h.SD, func(_, name, value string) { f.set(name, value) })
 		return nil
@@ -419,6 +422,7 @@ func (p *parser) finish(m *parsers.Meta, r *parsers.Record) error {
 	if !cefleef.HasEndpoint(r) {
 		return fmt.Errorf("%w: check point log without connection fields", parsers.ErrSkip)
 	}
+	cefleef.DestinationFromURL(r)
 	r.ObserverProduct = product
 	if r.ObserverProduct == "" {
 		r.ObserverProduct = defaultProduct

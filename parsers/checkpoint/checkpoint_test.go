@@ -195,3 +195,31 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// Check Point's CEF export maps domain_name (a DNS query) to sntdom: it is
+// not the user's domain. "CEF: 0|" with a space is still CEF.
+func TestCEFDomainNameAndSpacedHeader(t *testing.T) {
+	p := newParser(t)
+	r, err := parseWith(t, p, `CEF:0|Check Point|VPN-1 & FireWall-1|Check Point|Log|https|Unknown|act=Accept rt=1781431500000 spt=61001 dpt=443 src=10.60.1.17 dst=203.0.113.151 proto=6 suser=gina sntdom=www.example.com origin=198.51.100.1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.UserName != "gina" || r.UserDomain != "" {
+		t.Errorf("user %q domain %q", r.UserName, r.UserDomain)
+	}
+	r, err = parseWith(t, p, `Jun 14 10:04:00 198.51.100.1 CEF: 0|Check Point|VPN-1 & FireWall-1|Check Point|geo_protection|Log|Unknown|act=Drop deviceDirection=0 rt=1781431440000 spt=58429 dpt=27016 originsicname=cn\=gw-dc01,o\=mgmt02..abc123 dst=198.51.100.1 proto=17 src=203.0.113.201`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != parsers.Denied || r.ObserverHostname != "gw-dc01" || r.NetworkTransport != "udp" || r.NetworkDirection != "inbound" {
+		t.Errorf("%+v", r)
+	}
+	// URL Filtering without http_host: the destination domain is the URL's.
+	r, err = parseWith(t, p, "<134>Jun 14 10:06:00 mgmt02 LEEF:2.0|Check Point|URL Filtering|1.0|Block|src=10.60.1.18\tdst=198.51.100.45\tdstPort=80\tproto=6\tresource=http://games.example.net/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DestinationDomain != "games.example.net" || r.Verdict != parsers.Denied {
+		t.Errorf("domain %q verdict %v", r.DestinationDomain, r.Verdict)
+	}
+}

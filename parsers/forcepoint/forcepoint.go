@@ -1,6 +1,6 @@
 // Package forcepoint parses Forcepoint (Websense) Web Security SIEM
-// integration output ("forcepoint"): the predefined syslog/CEF and
-// syslog/LEEF format strings.
+// integration output ("forcepoint"): the predefined syslog/CEF,
+// syslog/LEEF and syslog/key-value pairs format strings.
 //
 // Field meanings follow Forcepoint's SIEM guide (v8.5 "Working with SIEM
 // integration format strings" and "Keys"): CEF in=%<bytesReceived> (bytes
@@ -30,7 +30,7 @@ func init() {
 		Name:        Name,
 		Vendor:      vendor,
 		Product:     product + " (Websense)",
-		Description: "Forcepoint/Websense Web Security SIEM integration: syslog/CEF and syslog/LEEF",
+		Description: "Forcepoint/Websense Web Security SIEM integration: syslog/CEF, syslog/LEEF and syslog/key-value pairs",
 		New:         New,
 		Detect:      Detect,
 	})
@@ -39,6 +39,7 @@ func init() {
 type parser struct {
 	ev      cefleef.Event
 	loginID string
+	user    string // the user path of a key-value record
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -49,10 +50,13 @@ func New(parsers.Options) (parsers.Parser, error) { return &parser{}, nil }
 // Detect claims CEF and LEEF messages from vendor Forcepoint or Websense
 // with product "Security" (Web Security; the NGFW writes "Firewall" and
 // Email Security "Email Security", which are not this format).
-func Detect(body string, _ *parsers.Header) int {
-	i := cefleef.IndexCEF(body)
+func Detect(body string, h *parsers.Header) int {
+	if isKV(body) {
+		return 95
+	}
+	i := cefleef.LocateCEF(body, h)
 	if i < 0 {
-		i = cefleef.IndexLEEF(body)
+		i = cefleef.LocateLEEF(body, h)
 	}
 	if i < 0 {
 		return 0
@@ -76,10 +80,20 @@ func ours(v, p string) bool {
 func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	e := &p.ev
 	e.Reset()
-	p.loginID = ""
+	p.loginID, p.user = "", ""
+	h := &m.Header
 	var eventID string
-	if cefleef.IndexCEF(body) >= 0 {
-		c, err := cefleef.SplitCEF(body)
+	switch {
+	case isKV(body):
+		p.parseKV(body, r)
+		eventID = r.EventAction
+		if isZoneAbbrev(h.Hostname) && h.AppName != "" {
+			// "<159>Dec 19 10:48:57 EST 10.0.0.5 vendor=...": an older
+			// header with a zone name, then the sending server.
+			r.ObserverHostname = h.AppName
+		}
+	case cefleef.LocateCEF(body, h) >= 0:
+		c, err := cefleef.SplitCEFHeader(body, h)
 		if err != nil {
 			return fmt.Errorf("forcepoint: %w", err)
 		}
@@ -88,8 +102,8 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 			p.cefKey(r, it.Key(), it.Value())
 		}
 		eventID = c.Name // "Transaction permitted"
-	} else {
-		l, err := cefleef.SplitLEEF(body)
+	case cefleef.LocateLEEF(body, h) >= 0:
+		l, err := cefleef.SplitLEEFHeader(body, h)
 		if err != nil {
 			return fmt.Errorf("forcepoint: %w", err)
 		}
@@ -98,8 +112,13 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 			p.leefKey(r, it.Key(), it.Value())
 		}
 		eventID = l.EventID // "transaction:permitted"
+	default:
+		return fmt.Errorf("forcepoint: not a CEF, LEEF or key-value SIEM record")
 	}
 	user := e.User
+	if p.user != "" {
+		user = p.user
+	}
 	e.User = ""
 	// in = bytes received in response (server -> client), out = bytes sent
 	// with the request (client -> server): Forcepoint's documented keys.
@@ -115,10 +134,25 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	if r.URLOriginal == "" && r.DestinationDomain == "" {
 		return fmt.Errorf("%w: forcepoint event %q without a request", parsers.ErrSkip, eventID)
 	}
+	cefleef.DestinationFromURL(r)
 	r.ObserverVendor = vendor
 	r.ObserverProduct = product
 	r.Category = "web"
 	return nil
+}
+
+// isZoneAbbrev reports whether s looks like a time zone abbreviation
+// ("EST", "CEST") rather than a host name.
+func isZoneAbbrev(s string) bool {
+	if len(s) < 3 || len(s) > 5 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *parser) cefKey(r *parsers.Record, k, v string) {
@@ -160,13 +194,24 @@ func (p *parser) leefKey(r *parsers.Record, k, v string) {
 func (p *parser) setUser(r *parsers.Record, userPath string) {
 	name, domain := splitUserPath(userPath)
 	if l := parsers.Clean(strings.TrimSpace(p.loginID)); l != "" {
-		parsers.SetUser(r, l)
+		setLogin(r, l)
 	} else if name != "" {
 		parsers.SetUser(r, name)
 	}
 	if r.UserName != "" && r.UserDomain == "" {
 		r.UserDomain = domain
 	}
+}
+
+// setLogin sets the user from a login ID, which Forcepoint can write as
+// "domain/userID" as well as "DOMAIN\user", "user@domain" or "user".
+func setLogin(r *parsers.Record, l string) {
+	if i := strings.LastIndexByte(l, '/'); i > 0 && i < len(l)-1 &&
+		strings.IndexByte(l, '\\') < 0 && strings.IndexByte(l, '@') < 0 && !strings.Contains(l, "://") {
+		r.UserName, r.UserDomain = l[i+1:], parsers.Clean(l[:i])
+		return
+	}
+	parsers.SetUser(r, l)
 }
 
 // splitUserPath reads Forcepoint's user path: "WinNT://DOMAIN/user",

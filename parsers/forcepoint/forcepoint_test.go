@@ -103,3 +103,48 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// The predefined syslog/key-value pairs format: unquoted values, a user
+// path with spaces and '=', bytes_out sent by the client.
+func TestKeyValue(t *testing.T) {
+	line := `<159>Jun 14 12:06:00 10.20.0.5 vendor=Forcepoint product=Security product_version=8.5.5 action=blocked severity=7 category=67 user=LDAP://10.20.0.2 OU=Eng,DC=example,DC=local/Xavier Example src_host=10.90.1.16 src_port=50500 dst_host=bets.example.org dst_ip=198.51.100.152 dst_port=443 bytes_out=2048 bytes_in=65000 http_response=0 http_method=POST http_content_type=- http_user_agent=git/2.45.0_(linux) http_proxy_status_code=403 reason=- disposition=1025 policy=Super Administrator**Default role=8 duration=2 url=https://bets.example.org/odds?a=1&b=2`
+	r, err := parse(t, line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case r.UserName != "Xavier Example" || r.UserDomain != "example.local":
+		t.Errorf("user %q domain %q", r.UserName, r.UserDomain)
+	case r.SourceIP.String() != "10.90.1.16" || r.SourcePort.V != 50500 || r.DestinationIP.String() != "198.51.100.152" || r.DestinationPort.V != 443 || r.DestinationDomain != "bets.example.org":
+		t.Errorf("endpoints %+v", r)
+	case r.SourceBytes.V != 2048 || r.DestinationBytes.V != 65000:
+		t.Errorf("bytes src %v dst %v", r.SourceBytes, r.DestinationBytes)
+	case r.Verdict != parsers.Denied || r.EventAction != "blocked" || r.HTTPStatus.V != 403 || r.HTTPContentType != "":
+		t.Errorf("verdict %v action %q status %v type %q", r.Verdict, r.EventAction, r.HTTPStatus, r.HTTPContentType)
+	case r.RuleName != "Super Administrator**Default" || r.URLQuery != "a=1&b=2" || r.UserAgent != "git/2.45.0_(linux)" || r.ObserverHostname != "10.20.0.5":
+		t.Errorf("rule %q query %q ua %q host %q", r.RuleName, r.URLQuery, r.UserAgent, r.ObserverHostname)
+	}
+	h, body := parsers.SplitHeader(line, time.UTC, parsertest.DefaultNow)
+	if s := Detect(body, &h); s < 90 {
+		t.Errorf("detect %d", s)
+	}
+	// Older headers carry a zone name where the host would be.
+	r, err = parse(t, `<159>Dec 19 10:48:57 EST 10.20.0.5 vendor=Websense product=Security product_version=7.7.0 action=permitted severity=1 category=153 user=- src_host=10.90.1.15 src_port=51000 dst_host=example.com dst_ip=198.51.100.1 dst_port=443 bytes_out=197 bytes_in=76 http_response=200 http_method=CONNECT url=https://example.com`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ObserverHostname != "10.20.0.5" || r.UserName != "" || r.Verdict != parsers.Allowed {
+		t.Errorf("host %q user %q verdict %v", r.ObserverHostname, r.UserName, r.Verdict)
+	}
+}
+
+// loginID can be written "domain/userID".
+func TestLoginDomainSlash(t *testing.T) {
+	r, err := parse(t, `CEF:0|Forcepoint|Security|8.5.5|67|Transaction blocked|7| act=blocked dst=203.0.113.160 dhost=x.example.net src=10.90.1.11 suser=WinNT://EXAMPLE/tara loginID=EXAMPLE/tara request=https://x.example.net/`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.UserName != "tara" || r.UserDomain != "EXAMPLE" {
+		t.Errorf("user %q domain %q", r.UserName, r.UserDomain)
+	}
+}

@@ -43,10 +43,10 @@ var _ parsers.Parser = (*parser)(nil)
 func New(parsers.Options) (parsers.Parser, error) { return &parser{}, nil }
 
 // Detect claims CEF and LEEF messages whose vendor field starts with iboss.
-func Detect(body string, _ *parsers.Header) int {
-	i := cefleef.IndexCEF(body)
+func Detect(body string, h *parsers.Header) int {
+	i := cefleef.LocateCEF(body, h)
 	if i < 0 {
-		i = cefleef.IndexLEEF(body)
+		i = cefleef.LocateLEEF(body, h)
 	}
 	if i < 0 {
 		return 0
@@ -62,14 +62,16 @@ func isIboss(v string) bool {
 	return len(v) >= 5 && strings.EqualFold(v[:5], "iboss")
 }
 
-// Parse maps one iboss web event. Events without an address, host or URL
-// (administrative events) return parsers.ErrSkip.
+// Parse maps one iboss web event. Events that name no destination
+// (address, host or URL) and administrative or system events return
+// parsers.ErrSkip.
 func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	e := &p.ev
 	e.Reset()
 	var name, prod string
-	if cefleef.IndexCEF(body) >= 0 {
-		c, err := cefleef.SplitCEF(body)
+	h := &m.Header
+	if cefleef.LocateCEF(body, h) >= 0 {
+		c, err := cefleef.SplitCEFHeader(body, h)
 		if err != nil {
 			return fmt.Errorf("iboss: %w", err)
 		}
@@ -86,7 +88,7 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 			}
 		}
 	} else {
-		l, err := cefleef.SplitLEEF(body)
+		l, err := cefleef.SplitLEEFHeader(body, h)
 		if err != nil {
 			return fmt.Errorf("iboss: %w", err)
 		}
@@ -102,9 +104,18 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 		}
 	}
 	e.Finish(r, m, cefleef.InFromSource)
-	if !cefleef.HasEndpoint(r) {
-		return fmt.Errorf("%w: iboss event %q without network fields", parsers.ErrSkip, name)
+	if !cefleef.HasDestination(r) {
+		return fmt.Errorf("%w: iboss event %q names no destination", parsers.ErrSkip, name)
 	}
+	if cefleef.NonTrafficName(name) {
+		return fmt.Errorf("%w: iboss event %q is an administrative or system event", parsers.ErrSkip, name)
+	}
+	if r.EventAction == "" {
+		if w, v := cefleef.VerdictWord(name); v != parsers.VerdictUnknown {
+			r.EventAction, r.Verdict = w, v
+		}
+	}
+	cefleef.DestinationFromURL(r)
 	r.ObserverVendor = vendor
 	r.ObserverProduct = product
 	if prod = strings.TrimSpace(prod); prod != "" {

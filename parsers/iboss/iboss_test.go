@@ -72,3 +72,17 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// An administrator's login names a source address but no destination.
+func TestAdminWithSourceSkipped(t *testing.T) {
+	if _, err := parse(t, `<134>Jun 14 13:07:00 ibcloud-node7.example.com CEF:0|iboss|iboss Cloud|10.3|admin|Administrator Login|5|rt=1781442420000 src=10.9.9.20 suser=admin msg=login from console`); !errors.Is(err, parsers.ErrSkip) {
+		t.Errorf("admin login: %v", err)
+	}
+	r, err := parse(t, "LEEF:2.0|iboss|iboss Cloud|10.3|web|^|src=10.100.1.15^dst=198.51.100.175^dstPort=443^url=https://games.example.com/play^action=Blocked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DestinationDomain != "games.example.com" || r.Verdict != parsers.Denied {
+		t.Errorf("domain %q verdict %v", r.DestinationDomain, r.Verdict)
+	}
+}

@@ -5,6 +5,7 @@ package leef
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
 	"github.com/cloudscout/cloudscout/parsers/internal/cefleef"
@@ -33,8 +34,8 @@ func New(parsers.Options) (parsers.Parser, error) { return &parser{}, nil }
 
 // Detect scores a body that carries a LEEF header, below any vendor parser
 // that recognizes its own vendor and product.
-func Detect(body string, _ *parsers.Header) int {
-	i := cefleef.IndexLEEF(body)
+func Detect(body string, h *parsers.Header) int {
+	i := cefleef.LocateLEEF(body, h)
 	switch {
 	case i < 0:
 		return 0
@@ -44,10 +45,11 @@ func Detect(body string, _ *parsers.Header) int {
 	return 50
 }
 
-// Parse maps one LEEF message. Messages without any address, host or URL
-// are not traffic events and return parsers.ErrSkip.
+// Parse maps one LEEF message. Messages that name no destination (address,
+// host or URL), and administrative, authentication and system events, are
+// not traffic events and return parsers.ErrSkip.
 func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
-	l, err := cefleef.SplitLEEF(body)
+	l, err := cefleef.SplitLEEFHeader(body, &m.Header)
 	if err != nil {
 		return fmt.Errorf("leef: %w", err)
 	}
@@ -59,16 +61,24 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	}
 	// LEEF defines srcBytes/dstBytes by sender; "in"/"out" are not LEEF keys.
 	e.Finish(r, m, cefleef.InFromSource)
+	if !cefleef.HasDestination(r) {
+		return fmt.Errorf("%w: leef event %q names no destination", parsers.ErrSkip, l.EventID)
+	}
+	if cefleef.NonTrafficName(l.EventID) {
+		return fmt.Errorf("%w: leef event %q is an administrative or system event", parsers.ErrSkip, l.EventID)
+	}
 	if r.EventAction == "" {
-		// Many producers put the verdict in the event ID (Check Point,
-		// Forcepoint "transaction:blocked").
-		if v := cefleef.Verdict(l.EventID); v != parsers.VerdictUnknown {
-			r.EventAction, r.Verdict = l.EventID, v
+		// Many producers put the verdict in the event ID (Check Point
+		// "Accept", Forcepoint "transaction:blocked", "Connection_Allowed").
+		v := cefleef.Verdict(l.EventID)
+		if v == parsers.VerdictUnknown {
+			_, v = cefleef.VerdictWord(l.EventID)
+		}
+		if v != parsers.VerdictUnknown {
+			r.EventAction, r.Verdict = strings.TrimSpace(l.EventID), v
 		}
 	}
-	if !cefleef.HasEndpoint(r) {
-		return fmt.Errorf("%w: leef event %q without network fields", parsers.ErrSkip, l.EventID)
-	}
+	cefleef.DestinationFromURL(r)
 	r.ObserverVendor = cefleef.OrDefault(l.Vendor, "unknown")
 	r.ObserverProduct = cefleef.OrDefault(l.Product, "LEEF")
 	cefleef.WebOrNetwork(r)

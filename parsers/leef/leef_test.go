@@ -89,3 +89,25 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// Event IDs such as Forcepoint NGFW's "Connection_Allowed" carry the
+// verdict; an administrator's login with only a source is not traffic.
+func TestEventIDWordsAndAdminSkip(t *testing.T) {
+	r, err := parse(t, "LEEF:1.0|FORCEPOINT|Firewall|6.10.6|Connection_Discarded|src=203.0.113.250\tsrcPort=61111\tdst=10.0.0.30\tdstPort=445\tproto=6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != parsers.Denied || r.EventAction != "Connection_Discarded" {
+		t.Errorf("verdict %v action %q", r.Verdict, r.EventAction)
+	}
+	if _, err := parse(t, "LEEF:1.0|Acme|NetGuard|4.2|AdminLogin|src=10.1.1.50\tusrName=admin\tmsg=administrator logged in"); !errors.Is(err, parsers.ErrSkip) {
+		t.Errorf("admin login: %v", err)
+	}
+	r, err = parse(t, "LEEF:1.0|Acme|WebProxy|4.1|blocked|src=10.7.7.8\turl=https://files.example.org/share?id=9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DestinationDomain != "files.example.org" || r.Verdict != parsers.Denied {
+		t.Errorf("domain %q verdict %v", r.DestinationDomain, r.Verdict)
+	}
+}

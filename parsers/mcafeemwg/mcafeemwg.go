@@ -56,9 +56,9 @@ func Detect(body string, h *parsers.Header) int {
 	if strings.HasPrefix(body, "McAfeeWG|") {
 		return 95
 	}
-	i := cefleef.IndexCEF(body)
+	i := cefleef.LocateCEF(body, h)
 	if i < 0 {
-		i = cefleef.IndexLEEF(body)
+		i = cefleef.LocateLEEF(body, h)
 	}
 	if i >= 0 {
 		v, ok1 := cefleef.HeaderField(body, i, 0)
@@ -73,6 +73,11 @@ func Detect(body string, h *parsers.Header) int {
 			return 90
 		}
 		return 70
+	}
+	if strings.HasPrefix(h.AppName, "mwg") {
+		// The appliance's other messages on the same stream: claimed so
+		// that they are skipped rather than left unrecognized.
+		return 60
 	}
 	return 0
 }
@@ -103,14 +108,18 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	switch {
 	case strings.HasPrefix(body, "McAfeeWG|"):
 		err = p.parseKV(body[len("McAfeeWG|"):], m, r)
-	case cefleef.IndexCEF(body) >= 0:
+	case cefleef.LocateCEF(body, &m.Header) >= 0:
 		err = p.parseCEF(body, m, r)
-	case cefleef.IndexLEEF(body) >= 0:
+	case cefleef.LocateLEEF(body, &m.Header) >= 0:
 		err = p.parseLEEF(body, m, r)
 	case accessHeader(body):
 		return fmt.Errorf("%w: mcafee web gateway access.log header", parsers.ErrSkip)
 	case len(body) > 0 && body[0] == '[':
 		err = p.parseAccess(body, m, r)
+	case strings.HasPrefix(m.Header.AppName, "mwg"):
+		// The appliance's own messages (service and audit events) share
+		// the access log's syslog stream.
+		return fmt.Errorf("%w: mcafee web gateway system message", parsers.ErrSkip)
 	default:
 		return fmt.Errorf("mcafee-mwg: unrecognized log line")
 	}
@@ -120,6 +129,7 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	if r.URLOriginal == "" && r.DestinationDomain == "" && !r.DestinationIP.IsValid() {
 		return fmt.Errorf("%w: mcafee web gateway record without a request", parsers.ErrSkip)
 	}
+	cefleef.DestinationFromURL(r)
 	p.verdict(r)
 	r.ObserverVendor = p.vendor
 	r.ObserverProduct = p.product
@@ -341,7 +351,7 @@ func requestLine(r *parsers.Record, s string) {
 }
 
 func (p *parser) parseCEF(body string, m *parsers.Meta, r *parsers.Record) error {
-	c, err := cefleef.SplitCEF(body)
+	c, err := cefleef.SplitCEFHeader(body, &m.Header)
 	if err != nil {
 		return fmt.Errorf("mcafee-mwg: %w", err)
 	}
@@ -375,7 +385,7 @@ func (p *parser) parseCEF(body string, m *parsers.Meta, r *parsers.Record) error
 }
 
 func (p *parser) parseLEEF(body string, m *parsers.Meta, r *parsers.Record) error {
-	l, err := cefleef.SplitLEEF(body)
+	l, err := cefleef.SplitLEEFHeader(body, &m.Header)
 	if err != nil {
 		return fmt.Errorf("mcafee-mwg: %w", err)
 	}

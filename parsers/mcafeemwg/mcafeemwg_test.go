@@ -78,7 +78,7 @@ func TestCEF(t *testing.T) {
 func TestDetect(t *testing.T) {
 	for _, l := range parsertest.Lines(t, Name) {
 		h, body := parsers.SplitHeader(l, time.UTC, parsertest.DefaultNow)
-		if s := Detect(body, &h); s < 70 {
+		if s := Detect(body, &h); s < 60 {
 			t.Errorf("own line scored %d: %s", s, l)
 		}
 	}
@@ -93,5 +93,23 @@ func TestDetect(t *testing.T) {
 		if s := Detect(other, &h); s != 0 {
 			t.Errorf("foreign line scored %d: %s", s, other)
 		}
+	}
+}
+
+// The appliance's own messages share the stream and are skipped; a
+// CONNECT request's port is the destination port.
+func TestSystemMessageAndConnectPort(t *testing.T) {
+	if _, err := parse(t, `<30>Jun 14 11:10:00 mwg04.example.com mwg: Starting MWG log rotation for access.log`); !errors.Is(err, parsers.ErrSkip) {
+		t.Errorf("system message: %v", err)
+	}
+	if _, err := parse(t, `<30>Jun 14 11:10:00 host01 sshd: something else`); err == nil || errors.Is(err, parsers.ErrSkip) {
+		t.Errorf("foreign line: %v", err)
+	}
+	r, err := parse(t, `[14/Jun/2026:11:05:00 +0200] "olga@example.com" 2001:db8:80::14 403 "CONNECT vpn.example.net:443 HTTP/1.1" "Anonymizers" "High Risk" "" 0 "Mozilla/5.0" "" "10"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DestinationPort.V != 443 || r.DestinationDomain != "vpn.example.net" || r.Verdict != parsers.Denied {
+		t.Errorf("port %v domain %q verdict %v", r.DestinationPort, r.DestinationDomain, r.Verdict)
 	}
 }

@@ -66,6 +66,38 @@ func indexHeader(body, tag string) int {
 	return -1
 }
 
+// LocateCEF returns where the CEF header of body starts for HeaderField,
+// or -1. A relay whose RFC 3164 parser took "CEF:" of "CEF: 0|..." as the
+// TAG and forwarded the message with it as APP-NAME ("<134>1 ... host CEF
+// - - - 0|...") leaves h.AppName "CEF" and a body starting at the
+// version; then the header starts at 0.
+func LocateCEF(body string, h *parsers.Header) int {
+	if i := IndexCEF(body); i >= 0 {
+		return i
+	}
+	if tagEaten(body, h, "CEF") {
+		return 0
+	}
+	return -1
+}
+
+// tagEaten reports whether the syslog header split took tag ("CEF" or
+// "LEEF") as the RFC 3164 TAG, leaving "<version>|..." as the body.
+func tagEaten(body string, h *parsers.Header, tag string) bool {
+	if h == nil || h.AppName != tag {
+		return false
+	}
+	j := 0
+	for j < len(body) && body[j] == ' ' {
+		j++
+	}
+	k := j
+	for k < len(body) && (body[k] >= '0' && body[k] <= '9' || body[k] == '.') {
+		k++
+	}
+	return k > j && k < len(body) && body[k] == '|'
+}
+
 // HeaderField returns the n-th (0-based, after the version) pipe-separated
 // header field following the CEF:/LEEF: tag at body[at:], raw (escapes left
 // in). Detect functions use it to compare vendor and product without
@@ -122,7 +154,20 @@ func SplitCEF(body string) (CEF, error) {
 	if at < 0 {
 		return CEF{}, ErrNotCEF
 	}
-	s := body[at+len("CEF:"):]
+	return splitCEF(body[at+len("CEF:"):])
+}
+
+// SplitCEFHeader is SplitCEF that also accepts a body whose "CEF:" a relay
+// took as the syslog TAG (see LocateCEF).
+func SplitCEFHeader(body string, h *parsers.Header) (CEF, error) {
+	if IndexCEF(body) < 0 && tagEaten(body, h, "CEF") {
+		return splitCEF(body)
+	}
+	return SplitCEF(body)
+}
+
+// splitCEF splits what follows "CEF:".
+func splitCEF(s string) (CEF, error) {
 	var f [7]string
 	for n := 0; n < 7; n++ {
 		end := unescapedPipe(s)

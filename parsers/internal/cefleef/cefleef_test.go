@@ -257,3 +257,85 @@ func TestIPDropsZone(t *testing.T) {
 		t.Errorf("garbage parsed: %v", got)
 	}
 }
+
+func TestVerdictWord(t *testing.T) {
+	cases := []struct {
+		name, word string
+		v          parsers.Verdict
+	}{
+		{"Connection_Allowed", "Allowed", parsers.Allowed},
+		{"transaction:blocked", "blocked", parsers.Denied},
+		{"Web Request Blocked", "Blocked", parsers.Denied},
+		{"Connection_Discarded", "Discarded", parsers.Denied},
+		{"Log for TCP Port 80", "", parsers.VerdictUnknown},
+		{"allowed then blocked", "", parsers.VerdictUnknown},
+		{"", "", parsers.VerdictUnknown},
+	}
+	for _, c := range cases {
+		if w, v := VerdictWord(c.name); w != c.word || v != c.v {
+			t.Errorf("%q: %q %v", c.name, w, v)
+		}
+	}
+	for _, a := range []string{"block-url", "discard", "drop-icmp", "sinkhole"} {
+		if Verdict(a) != parsers.Denied {
+			t.Errorf("%q not denied", a)
+		}
+	}
+}
+
+func TestNonTrafficName(t *testing.T) {
+	for _, n := range []string{"User Signed In", "Admin login", "AdminLogin", "SYSTEM_CPU usage high", "Configuration changed", "License expired", "admin"} {
+		if !NonTrafficName(n) {
+			t.Errorf("%q not recognized", n)
+		}
+	}
+	for _, n := range []string{"Transaction permitted", "Connection_Allowed", "Log for TCP Port 80", "Session end", "Web Request", "https", "deny", "sysadmin tools download"} {
+		if NonTrafficName(n) {
+			t.Errorf("%q taken for an administrative event", n)
+		}
+	}
+}
+
+// A relay's RFC 3164 parser takes "CEF:" of "CEF: 0|..." (and "LEEF:") as
+// the TAG and forwards it as the RFC 5424 APP-NAME.
+func TestTagTaken(t *testing.T) {
+	h, body := parsers.SplitHeader("<134>1 2026-06-14T10:20:00Z fw CEF - - - 0|V|P|1|100|n|5|src=10.0.0.1", time.UTC, now)
+	if IndexCEF(body) >= 0 || LocateCEF(body, &h) != 0 {
+		t.Fatalf("body %q app %q", body, h.AppName)
+	}
+	if v, ok := HeaderField(body, LocateCEF(body, &h), 0); !ok || v != "V" {
+		t.Errorf("vendor %q", v)
+	}
+	c, err := SplitCEFHeader(body, &h)
+	if err != nil || c.Vendor != "V" || c.Ext != "src=10.0.0.1" {
+		t.Errorf("%+v %v", c, err)
+	}
+	h, body = parsers.SplitHeader("<134>1 2026-06-14T10:20:00Z fw LEEF - - - 1.0|V|P|1|E|src=10.0.0.1\tdst=10.0.0.2", time.UTC, now)
+	l, err := SplitLEEFHeader(body, &h)
+	if err != nil || LocateLEEF(body, &h) != 0 || l.Vendor != "V" || l.EventID != "E" {
+		t.Errorf("%+v %v", l, err)
+	}
+	// Without the header's word, a bare "0|..." is nothing.
+	if LocateCEF("0|V|P|1|100|n|5|x=1", &parsers.Header{Priority: -1}) >= 0 {
+		t.Error("bare version taken for CEF")
+	}
+	allocs := testing.AllocsPerRun(50, func() { LocateCEF(body, &h); NonTrafficName("Transaction permitted") })
+	if allocs > 0 {
+		t.Errorf("%v allocations", allocs)
+	}
+}
+
+func TestDestinationFromURL(t *testing.T) {
+	var r parsers.Record
+	parsers.SetURL(&r, "vpn.example.net:443")
+	DestinationFromURL(&r)
+	if r.DestinationDomain != "vpn.example.net" || r.DestinationPort.V != 443 {
+		t.Errorf("%q %v", r.DestinationDomain, r.DestinationPort)
+	}
+	r = parsers.Record{}
+	parsers.SetURL(&r, "https://[2001:db8::1]:8443/x")
+	DestinationFromURL(&r)
+	if r.DestinationDomain != "" || r.DestinationIP.String() != "2001:db8::1" || r.DestinationPort.V != 8443 {
+		t.Errorf("%q %v %v", r.DestinationDomain, r.DestinationIP, r.DestinationPort)
+	}
+}

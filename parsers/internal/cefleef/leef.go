@@ -3,6 +3,8 @@ package cefleef
 import (
 	"errors"
 	"strings"
+
+	"github.com/cloudscout/cloudscout/parsers"
 )
 
 // ErrNotLEEF is returned for a body that holds no "LEEF:" header.
@@ -39,7 +41,32 @@ func SplitLEEF(body string) (LEEF, error) {
 	if at < 0 {
 		return LEEF{}, ErrNotLEEF
 	}
-	s := body[at+len("LEEF:"):]
+	return splitLEEF(body[at+len("LEEF:"):])
+}
+
+// LocateLEEF is LocateCEF for LEEF: where the header starts for
+// HeaderField, also when a relay took "LEEF:" as the syslog TAG.
+func LocateLEEF(body string, h *parsers.Header) int {
+	if i := IndexLEEF(body); i >= 0 {
+		return i
+	}
+	if tagEaten(body, h, "LEEF") {
+		return 0
+	}
+	return -1
+}
+
+// SplitLEEFHeader is SplitLEEF that also accepts a body whose "LEEF:" a
+// relay took as the syslog TAG.
+func SplitLEEFHeader(body string, h *parsers.Header) (LEEF, error) {
+	if IndexLEEF(body) < 0 && tagEaten(body, h, "LEEF") {
+		return splitLEEF(body)
+	}
+	return SplitLEEF(body)
+}
+
+// splitLEEF splits what follows "LEEF:".
+func splitLEEF(s string) (LEEF, error) {
 	var f [5]string
 	for n := 0; n < 5; n++ {
 		end := unescapedPipe(s)

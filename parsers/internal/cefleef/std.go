@@ -35,11 +35,14 @@ type Event struct {
 	// Event times as logged: CEF rt (deviceReceiptTime), end, start; LEEF
 	// devTime and devTimeFormat.
 	RT, End, Start, TimeFormat string
-	Act                        string // act / deviceAction / LEEF action
-	Outcome                    string // CEF outcome
-	User                       string // suser / LEEF usrName
-	NTDomain                   string // sntdom
-	Direction                  string // deviceDirection: 0 inbound, 1 outbound
+	// TZ is CEF dtz (deviceTimeZone): the zone of rt/end/start values
+	// written without one.
+	TZ        string
+	Act       string // act / deviceAction / LEEF action
+	Outcome   string // CEF outcome
+	User      string // suser / LEEF usrName
+	NTDomain  string // sntdom
+	Direction string // deviceDirection: 0 inbound, 1 outbound
 	// Custom holds the labelled custom fields; used marks the slots set
 	// since Reset, so resetting and label lookups touch only those.
 	Custom [slotsTotal]Custom
@@ -57,7 +60,7 @@ func (e *Event) Reset() {
 		used >>= 1
 	}
 	e.In, e.Out, e.SrcBytes, e.DstBytes, e.TotalBytes = parsers.Num{}, parsers.Num{}, parsers.Num{}, parsers.Num{}, parsers.Num{}
-	e.RT, e.End, e.Start, e.TimeFormat = "", "", "", ""
+	e.RT, e.End, e.Start, e.TimeFormat, e.TZ = "", "", "", "", ""
 	e.Act, e.Outcome, e.User, e.NTDomain, e.Direction = "", "", "", "", ""
 	e.used = 0
 }
@@ -119,6 +122,8 @@ func (e *Event) ApplyCEF(r *parsers.Record, key, val string) bool {
 		e.End = val
 	case "start", "startTime":
 		e.Start = val
+	case "dtz", "deviceTimeZone":
+		e.TZ = val
 	case "dvchost", "deviceHostName":
 		r.ObserverHostname = parsers.Clean(val)
 	case "deviceDirection":
@@ -290,19 +295,33 @@ func (e *Event) IPv6(r *parsers.Record) {
 // devTimeFormat when given), else end. A session start time is never the
 // event time.
 func (e *Event) Time(m *parsers.Meta) (time.Time, bool) {
+	loc := e.location(m)
 	if e.RT != "" {
 		if e.TimeFormat != "" {
-			if t, ok := ParseJavaTime(e.RT, e.TimeFormat, m.Location, m.Now); ok {
+			if t, ok := ParseJavaTime(e.RT, e.TimeFormat, loc, m.Now); ok {
 				return t, true
 			}
-		} else if t, ok := ParseTime(e.RT, m.Location, m.Now); ok {
+		} else if t, ok := ParseTime(e.RT, loc, m.Now); ok {
 			return t, true
 		}
 	}
 	if e.End != "" {
-		return ParseTime(e.End, m.Location, m.Now)
+		return ParseTime(e.End, loc, m.Now)
 	}
 	return time.Time{}, false
+}
+
+// location is the zone for times logged without one: dtz when it is
+// UTC/GMT or an offset, else the data source's zone. A zone name
+// ("Europe/Berlin") would need the time zone database, which a parser
+// does not read.
+func (e *Event) location(m *parsers.Meta) *time.Location {
+	if tz := strings.TrimSpace(e.TZ); tz != "" {
+		if l, ok := zone(tz, m.Location); ok && l != nil {
+			return l
+		}
+	}
+	return m.Location
 }
 
 // Duration sets r.Duration from start and end when both parse.
@@ -310,8 +329,9 @@ func (e *Event) Duration(r *parsers.Record, m *parsers.Meta) {
 	if e.Start == "" || e.End == "" {
 		return
 	}
-	s, ok1 := ParseTime(e.Start, m.Location, m.Now)
-	t, ok2 := ParseTime(e.End, m.Location, m.Now)
+	loc := e.location(m)
+	s, ok1 := ParseTime(e.Start, loc, m.Now)
+	t, ok2 := ParseTime(e.End, loc, m.Now)
 	if ok1 && ok2 && !t.Before(s) {
 		r.Duration = parsers.N(int64(t.Sub(s)))
 	}
@@ -346,10 +366,92 @@ func (e *Event) SetOutcome(r *parsers.Record) {
 	}
 }
 
-// HasEndpoint reports whether r names any network endpoint or URL: a
-// CEF/LEEF message without one is not a traffic event.
+// HasEndpoint reports whether r names any network endpoint or URL.
 func HasEndpoint(r *parsers.Record) bool {
 	return r.SourceIP.IsValid() || r.DestinationIP.IsValid() || r.URLOriginal != "" || r.DestinationDomain != ""
+}
+
+// HasDestination reports whether r names what was connected to (an
+// address, a host or a URL). Administrative and system events often carry
+// the source address of an administrator, but no destination: they are
+// not traffic.
+func HasDestination(r *parsers.Record) bool {
+	return r.DestinationIP.IsValid() || r.URLOriginal != "" || r.DestinationDomain != ""
+}
+
+// nonTrafficWords mark event names of administrative, authentication and
+// system events, which are not traffic even when they carry addresses.
+var nonTrafficWords = [...]string{
+	"login", "logon", "log in", "logged in", "logout", "logoff", "log out", "logged out",
+	"sign in", "signed in", "sign-in", "sign out", "signed out", "authentication",
+	"administrator", "admin ", "configuration", "config change", "policy update",
+	"policy install", "license", "heartbeat", "cpu ", "memory", "disk ", "reboot",
+	"shutdown", "startup", "firmware", "system event", "ha state",
+	// CamelCase ids ("AdminLogin", "SystemUpdate") have no separators.
+	"adminlogin", "userlogin", "systemupdate", "configchange", "policyupdate",
+}
+
+// NonTrafficName reports whether a CEF name or LEEF event ID names an
+// administrative, authentication or system event: one of nonTrafficWords
+// at the start of a word, ASCII case-insensitively, '_' read as a space.
+// It does not allocate.
+func NonTrafficName(name string) bool {
+	if len(name) > 256 {
+		name = name[:256]
+	}
+	for i := 0; i < len(name); i++ {
+		if i > 0 {
+			if c := name[i-1] | 0x20; c >= 'a' && c <= 'z' {
+				continue // inside a word ("sysadmin")
+			}
+		}
+		c := name[i] | 0x20
+		if c < 'a' || c > 'z' {
+			continue
+		}
+		for _, w := range nonTrafficWords {
+			if w[0] == c && wordAt(name, i, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wordAt reports whether w (lower case) is at s[i:], with '_' in s
+// matching ' ' in w and the end of s matching a trailing space in w.
+func wordAt(s string, i int, w string) bool {
+	for j := 0; j < len(w); j++ {
+		if i+j == len(s) {
+			return j == len(w)-1 && w[j] == ' '
+		}
+		c := s[i+j]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c == '_' {
+			c = ' '
+		}
+		if c != w[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// DestinationFromURL fills destination.domain and destination.port from
+// the requested URL when the message named neither: the web server a
+// request went to is the destination.
+func DestinationFromURL(r *parsers.Record) {
+	if r.DestinationDomain == "" && r.URLDomain != "" {
+		if !IP(r.URLDomain).IsValid() {
+			r.DestinationDomain = r.URLDomain
+		} else if !r.DestinationIP.IsValid() {
+			r.DestinationIP = IP(r.URLDomain)
+		}
+	}
+	if !r.DestinationPort.Set && r.URLPort.Set {
+		r.DestinationPort = r.URLPort
+	}
 }
 
 // Fold lower-cases a short ASCII word (spaces trimmed) into b, so a switch
@@ -380,15 +482,52 @@ func Verdict(action string) parsers.Verdict {
 		"forward", "forwarded", "success", "succeeded", "ok", "observed", "observe",
 		"alert", "alerted", "detect", "detected", "log", "logged", "monitor", "monitored",
 		"bypass", "bypassed", "continue", "inform", "notify", "ask", "warn", "warned",
-		"encrypt", "decrypt", "tunnel", "proxied", "cached", "close", "closed":
+		"encrypt", "decrypt", "tunnel", "proxied", "cached", "close", "closed", "override":
 		return parsers.Allowed
 	case "deny", "denied", "drop", "dropped", "block", "blocked", "reject", "rejected",
 		"prevent", "prevented", "refuse", "refused", "quarantine", "quarantined",
 		"terminate", "terminated", "reset", "reset-client", "reset-server", "reset-both",
-		"blocked-url":
+		"blocked-url", "block-url", "block-continue", "block-override", "block-ip",
+		"drop-icmp", "drop-all", "random-drop", "sinkhole", "discard", "discarded":
 		return parsers.Denied
 	}
 	return parsers.VerdictUnknown
+}
+
+// VerdictWord finds the verdict in an event name or ID such as
+// "Connection_Allowed", "transaction:blocked" or "Web Request Blocked":
+// the one clear verdict word among its words (allow, permit, accept, deny,
+// block, drop, reject, discard, prevent and their forms). Weaker words
+// (log, alert, close) do not count here: a name is not an action field.
+func VerdictWord(name string) (string, parsers.Verdict) {
+	word, v := "", parsers.VerdictUnknown
+	s := name
+	for s != "" {
+		i := strings.IndexAny(s, " _:/|,;.")
+		tok := s
+		if i >= 0 {
+			tok, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		var b [32]byte
+		tv := parsers.VerdictUnknown
+		switch string(Fold(tok, &b)) {
+		case "allow", "allowed", "permit", "permitted", "accept", "accepted", "pass", "passed":
+			tv = parsers.Allowed
+		case "deny", "denied", "block", "blocked", "drop", "dropped", "reject", "rejected",
+			"discard", "discarded", "prevent", "prevented":
+			tv = parsers.Denied
+		}
+		if tv == parsers.VerdictUnknown {
+			continue
+		}
+		if v != parsers.VerdictUnknown && v != tv {
+			return "", parsers.VerdictUnknown // conflicting words
+		}
+		word, v = tok, tv
+	}
+	return word, v
 }
 
 // Transport returns the lower-case transport name for a protocol logged as
