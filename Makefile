@@ -19,7 +19,7 @@ run: build
 deps:
 	./scripts/install-test-deps.sh
 
-test: build
+test: deps build
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
 
