@@ -213,3 +213,19 @@ func TestParseEpochUnits(t *testing.T) {
 		t.Error("overflow accepted")
 	}
 }
+
+func BenchmarkAppendJSON(b *testing.B) {
+	r := Record{
+		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Verdict: Allowed, Category: "network", EventAction: "close",
+		SourceIP: netip.MustParseAddr("10.0.0.1"), SourcePort: N(51234), SourceBytes: N(1200),
+		DestinationIP: netip.MustParseAddr("203.0.113.10"), DestinationPort: N(443), DestinationBytes: N(45000), DestinationDomain: "www.dropbox.com",
+		NetworkTransport: "tcp", NetworkProtocol: "https", NetworkApplication: "Dropbox", UserName: "tok:abcdefghijklmnop", UserDomain: "CORP",
+		ObserverVendor: "Fortinet", ObserverProduct: "FortiGate", ObserverHostname: "FGT-HQ", DataSource: "fw",
+	}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = r.AppendJSON(buf[:0])
+	}
+	b.SetBytes(int64(len(buf)))
+}

@@ -134,28 +134,73 @@ func (r *Record) AddLabel(k, v string) {
 	r.Labels = append(r.Labels, Label{k, v})
 }
 
+// jsonPath names an object a field lives in: top-level object in the high
+// bits, nested object (source.nat, http.request...) in the low four.
+type jsonPath uint16
+
+const (
+	pRoot           jsonPath = 0
+	pEvent          jsonPath = 16
+	pSource         jsonPath = 32
+	pSourceNat      jsonPath = 33
+	pDestination    jsonPath = 48
+	pDestinationNat jsonPath = 49
+	pNetwork        jsonPath = 64
+	pUrl            jsonPath = 80
+	pHttpRequest    jsonPath = 97
+	pHttpResponse   jsonPath = 98
+	pUserAgent      jsonPath = 112
+	pUser           jsonPath = 128
+	pObserver       jsonPath = 144
+	pRule           jsonPath = 160
+	pLog            jsonPath = 176
+	pLabels         jsonPath = 192
+)
+
+// jsonOpen holds the opening text of every object, by path.
+var jsonOpen = [...]string{
+	1:  `"event":{`,
+	2:  `"source":{`,
+	3:  `"destination":{`,
+	4:  `"network":{`,
+	5:  `"url":{`,
+	6:  `"http":{`,
+	7:  `"user_agent":{`,
+	8:  `"user":{`,
+	9:  `"observer":{`,
+	10: `"rule":{`,
+	11: `"log":{`,
+	12: `"labels":{`,
+}
+
+// jsonOpenSub holds the opening text of nested objects, by full path.
+var jsonOpenSub = map[jsonPath]string{
+	33: `"nat":{`,
+	49: `"nat":{`,
+	97: `"request":{`,
+	98: `"response":{`,
+}
+
 // jsonWriter builds nested ECS JSON with objects opened lazily, so empty
-// objects never appear.
+// objects never appear. Fields must come grouped by object.
 type jsonWriter struct {
 	b     []byte
-	stack []string // open object names, outermost first
-	first []bool   // per open level (plus root): no member written yet
-	path  [3]string
+	cur   jsonPath // object the last field went into
+	first bool     // nothing written yet in the current innermost object
 }
 
 // AppendJSON appends r as one ECS JSON object (no trailing newline) to b.
 func (r *Record) AppendJSON(b []byte) []byte {
-	w := jsonWriter{b: append(b, '{'), first: make([]bool, 1, 4)}
-	w.first[0] = true
+	w := jsonWriter{b: append(b, '{'), first: true}
 	if !r.Timestamp.IsZero() {
-		w.key(nil, "@timestamp")
+		w.key(pRoot, "@timestamp")
 		w.b = append(w.b, '"')
 		w.b = r.Timestamp.AppendFormat(w.b, time.RFC3339Nano)
 		w.b = append(w.b, '"')
 	}
 	// event
 	if r.Verdict != VerdictUnknown || r.Category == "network" {
-		w.key([]string{"event"}, "type")
+		w.key(pEvent, "type")
 		w.b = append(w.b, '[')
 		n := 0
 		if r.Verdict != VerdictUnknown {
@@ -170,115 +215,128 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		}
 		w.b = append(w.b, ']')
 	}
-	w.str([]string{"event"}, "action", r.EventAction)
+	w.str(pEvent, "action", r.EventAction)
 	if r.Category != "" {
-		w.key([]string{"event"}, "category")
+		w.key(pEvent, "category")
 		w.b = append(w.b, '[')
 		w.b = appendJSONString(w.b, r.Category)
 		w.b = append(w.b, ']')
 	}
-	w.num([]string{"event"}, "duration", r.Duration)
-	w.str([]string{"event"}, "outcome", r.Outcome)
+	w.num(pEvent, "duration", r.Duration)
+	w.str(pEvent, "outcome", r.Outcome)
 
-	w.str([]string{"source"}, "domain", r.SourceDomain)
-	w.addr([]string{"source"}, "ip", r.SourceIP, r.SourceIPToken)
-	w.str([]string{"source"}, "mac", r.SourceMAC)
-	w.num([]string{"source"}, "port", r.SourcePort)
-	w.num([]string{"source"}, "bytes", r.SourceBytes)
-	w.num([]string{"source"}, "packets", r.SourcePackets)
-	w.addr([]string{"source", "nat"}, "ip", r.SourceNATIP, r.SourceNATIPToken)
-	w.num([]string{"source", "nat"}, "port", r.SourceNATPort)
+	w.str(pSource, "domain", r.SourceDomain)
+	w.addr(pSource, "ip", r.SourceIP, r.SourceIPToken)
+	w.str(pSource, "mac", r.SourceMAC)
+	w.num(pSource, "port", r.SourcePort)
+	w.num(pSource, "bytes", r.SourceBytes)
+	w.num(pSource, "packets", r.SourcePackets)
+	w.addr(pSourceNat, "ip", r.SourceNATIP, r.SourceNATIPToken)
+	w.num(pSourceNat, "port", r.SourceNATPort)
 
-	w.str([]string{"destination"}, "domain", r.DestinationDomain)
-	w.addr([]string{"destination"}, "ip", r.DestinationIP, r.DestinationIPToken)
-	w.num([]string{"destination"}, "port", r.DestinationPort)
-	w.num([]string{"destination"}, "bytes", r.DestinationBytes)
-	w.num([]string{"destination"}, "packets", r.DestinationPackets)
-	w.addr([]string{"destination", "nat"}, "ip", r.DestinationNATIP, r.DestinationNATIPToken)
-	w.num([]string{"destination", "nat"}, "port", r.DestinationNATPort)
+	w.str(pDestination, "domain", r.DestinationDomain)
+	w.addr(pDestination, "ip", r.DestinationIP, r.DestinationIPToken)
+	w.num(pDestination, "port", r.DestinationPort)
+	w.num(pDestination, "bytes", r.DestinationBytes)
+	w.num(pDestination, "packets", r.DestinationPackets)
+	w.addr(pDestinationNat, "ip", r.DestinationNATIP, r.DestinationNATIPToken)
+	w.num(pDestinationNat, "port", r.DestinationNATPort)
 
-	w.str([]string{"network"}, "transport", r.NetworkTransport)
-	w.str([]string{"network"}, "protocol", r.NetworkProtocol)
-	w.str([]string{"network"}, "application", r.NetworkApplication)
-	w.str([]string{"network"}, "direction", r.NetworkDirection)
-	w.num([]string{"network"}, "bytes", r.NetworkBytes)
-	w.num([]string{"network"}, "packets", r.NetworkPackets)
+	w.str(pNetwork, "transport", r.NetworkTransport)
+	w.str(pNetwork, "protocol", r.NetworkProtocol)
+	w.str(pNetwork, "application", r.NetworkApplication)
+	w.str(pNetwork, "direction", r.NetworkDirection)
+	w.num(pNetwork, "bytes", r.NetworkBytes)
+	w.num(pNetwork, "packets", r.NetworkPackets)
 
-	w.str([]string{"url"}, "original", r.URLOriginal)
-	w.str([]string{"url"}, "scheme", r.URLScheme)
-	w.str([]string{"url"}, "domain", r.URLDomain)
-	w.num([]string{"url"}, "port", r.URLPort)
-	w.str([]string{"url"}, "path", r.URLPath)
-	w.str([]string{"url"}, "query", r.URLQuery)
+	w.str(pUrl, "original", r.URLOriginal)
+	w.str(pUrl, "scheme", r.URLScheme)
+	w.str(pUrl, "domain", r.URLDomain)
+	w.num(pUrl, "port", r.URLPort)
+	w.str(pUrl, "path", r.URLPath)
+	w.str(pUrl, "query", r.URLQuery)
 
-	w.str([]string{"http", "request"}, "method", r.HTTPMethod)
-	w.str([]string{"http", "request"}, "referrer", r.HTTPReferrer)
-	w.num([]string{"http", "response"}, "status_code", r.HTTPStatus)
-	w.str([]string{"http", "response"}, "mime_type", r.HTTPContentType)
-	w.str([]string{"user_agent"}, "original", r.UserAgent)
+	w.str(pHttpRequest, "method", r.HTTPMethod)
+	w.str(pHttpRequest, "referrer", r.HTTPReferrer)
+	w.num(pHttpResponse, "status_code", r.HTTPStatus)
+	w.str(pHttpResponse, "mime_type", r.HTTPContentType)
+	w.str(pUserAgent, "original", r.UserAgent)
 
-	w.str([]string{"user"}, "name", r.UserName)
-	w.str([]string{"user"}, "domain", r.UserDomain)
-	w.str([]string{"user"}, "email", r.UserEmail)
+	w.str(pUser, "name", r.UserName)
+	w.str(pUser, "domain", r.UserDomain)
+	w.str(pUser, "email", r.UserEmail)
 
-	w.str([]string{"observer"}, "vendor", r.ObserverVendor)
-	w.str([]string{"observer"}, "product", r.ObserverProduct)
-	w.str([]string{"observer"}, "hostname", r.ObserverHostname)
-	w.str([]string{"observer"}, "serial_number", r.ObserverSerial)
+	w.str(pObserver, "vendor", r.ObserverVendor)
+	w.str(pObserver, "product", r.ObserverProduct)
+	w.str(pObserver, "hostname", r.ObserverHostname)
+	w.str(pObserver, "serial_number", r.ObserverSerial)
 
-	w.str([]string{"rule"}, "name", r.RuleName)
-	w.num([]string{"log"}, "offset", r.LogOffset)
+	w.str(pRule, "name", r.RuleName)
+	w.num(pLog, "offset", r.LogOffset)
 
-	w.str([]string{"labels"}, "source", r.DataSource)
-	w.str([]string{"labels"}, "url_category", r.URLCategory)
-	w.str([]string{"labels"}, "app_category", r.AppCategory)
-	w.str([]string{"labels"}, "app_risk", r.AppRisk)
-	w.str([]string{"labels"}, "threat", r.ThreatName)
+	w.str(pLabels, "source", r.DataSource)
+	w.str(pLabels, "url_category", r.URLCategory)
+	w.str(pLabels, "app_category", r.AppCategory)
+	w.str(pLabels, "app_risk", r.AppRisk)
+	w.str(pLabels, "threat", r.ThreatName)
 	for _, l := range r.Labels {
-		w.str([]string{"labels"}, l.Key, l.Value)
+		w.str(pLabels, l.Key, l.Value)
 	}
-	w.closeTo(0)
+	w.close()
 	return append(w.b, '}')
 }
 
-// key positions the writer inside the object path and writes `"name":`.
-func (w *jsonWriter) key(path []string, name string) {
-	// common prefix with the open stack
-	n := 0
-	for n < len(path) && n < len(w.stack) && w.stack[n] == path[n] {
-		n++
+// close ends the open objects.
+func (w *jsonWriter) close() {
+	if w.cur&0xf != 0 {
+		w.b = append(w.b, '}')
 	}
-	w.closeTo(n)
-	for _, p := range path[n:] {
-		w.sep()
-		w.b = appendJSONString(w.b, p)
-		w.b = append(w.b, ':', '{')
-		w.stack = append(w.stack, p)
-		w.first = append(w.first, true)
+	if w.cur&^0xf != 0 {
+		w.b = append(w.b, '}')
 	}
-	w.sep()
+	w.cur = pRoot
+}
+
+// key positions the writer inside path and writes `"name":`.
+func (w *jsonWriter) key(path jsonPath, name string) {
+	if path != w.cur {
+		top, sub := path&^0xf, path&0xf
+		curTop, curSub := w.cur&^0xf, w.cur&0xf
+		if curSub != 0 && (top != curTop || sub != curSub) {
+			w.b = append(w.b, '}') // leave the nested object
+			w.first = false
+		}
+		if top != curTop {
+			if curTop != 0 {
+				w.b = append(w.b, '}')
+				w.first = false
+			}
+			if top != 0 {
+				if !w.first {
+					w.b = append(w.b, ',')
+				}
+				w.b = append(w.b, jsonOpen[top>>4]...)
+				w.first = true
+			}
+		}
+		if sub != 0 {
+			if !w.first {
+				w.b = append(w.b, ',')
+			}
+			w.b = append(w.b, jsonOpenSub[path]...)
+			w.first = true
+		}
+		w.cur = path
+	}
+	if !w.first {
+		w.b = append(w.b, ',')
+	}
+	w.first = false
 	w.b = appendJSONString(w.b, name)
 	w.b = append(w.b, ':')
 }
 
-func (w *jsonWriter) sep() {
-	i := len(w.first) - 1
-	if w.first[i] {
-		w.first[i] = false
-		return
-	}
-	w.b = append(w.b, ',')
-}
-
-func (w *jsonWriter) closeTo(n int) {
-	for len(w.stack) > n {
-		w.b = append(w.b, '}')
-		w.stack = w.stack[:len(w.stack)-1]
-		w.first = w.first[:len(w.first)-1]
-	}
-}
-
-func (w *jsonWriter) str(path []string, name, v string) {
+func (w *jsonWriter) str(path jsonPath, name, v string) {
 	if v == "" {
 		return
 	}
@@ -286,7 +344,7 @@ func (w *jsonWriter) str(path []string, name, v string) {
 	w.b = appendJSONString(w.b, v)
 }
 
-func (w *jsonWriter) num(path []string, name string, v Num) {
+func (w *jsonWriter) num(path jsonPath, name string, v Num) {
 	if !v.Set {
 		return
 	}
@@ -294,7 +352,7 @@ func (w *jsonWriter) num(path []string, name string, v Num) {
 	w.b = strconv.AppendInt(w.b, v.V, 10)
 }
 
-func (w *jsonWriter) addr(path []string, name string, a netip.Addr, token string) {
+func (w *jsonWriter) addr(path jsonPath, name string, a netip.Addr, token string) {
 	if token != "" {
 		w.str(path, name, token)
 		return
