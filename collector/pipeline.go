@@ -418,12 +418,24 @@ type syslogStream struct {
 	p       *Pipeline
 	info    syslog.StreamInfo
 	workers map[workerKey]*worker
+	// Fast path: the last sender's worker, valid while the source set is
+	// the same generation (a TCP stream has one sender; UDP senders repeat).
+	set      *sourceSet
+	srcs     []*sourceRuntime
+	lastPeer netip.Addr
+	last     *worker
 }
 
 func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool, peer netip.AddrPort) error {
 	addr := peer.Addr().Unmap()
+	if set := s.p.set.Load(); set != s.set {
+		s.set, s.srcs, s.last = set, set.byListener[s.info.Listener], nil
+	}
+	if s.last != nil && s.lastPeer == addr {
+		return s.last.handle(ctx, string(data), truncated, -1)
+	}
 	var rt *sourceRuntime
-	for _, c := range s.p.set.Load().byListener[s.info.Listener] {
+	for _, c := range s.srcs {
 		if c.cfg.Allows(addr) {
 			rt = c
 			break
@@ -449,10 +461,11 @@ func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool,
 		}
 		s.workers[k] = w
 	}
+	s.last, s.lastPeer = w, addr
 	return w.handle(ctx, string(data), truncated, -1)
 }
 
-func (s *syslogStream) Close() { clear(s.workers) }
+func (s *syslogStream) Close() { clear(s.workers); s.last = nil }
 
 // OpenFile starts one file's stream: parser state (W3C #Fields) is per file.
 func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
