@@ -12,6 +12,8 @@ const AutoName = "auto"
 // ErrUnknownFormat is returned by the auto parser for a line no format claims.
 var ErrUnknownFormat = errors.New("no known format recognizes this line")
 
+var errUnclaimedSyslog = fmt.Errorf("%w: syslog message of a program no format covers", ErrSkip)
+
 // minDetectScore is the score below which a guess is not trusted.
 const minDetectScore = 30
 
@@ -122,6 +124,11 @@ func (a *autoParser) Parse(body string, m *Meta, r *Record) error {
 		info, score = Detect(body, &m.Header)
 	}
 	if score < minDetectScore {
+		if m.Header.Priority >= 0 || !m.Header.Time.IsZero() {
+			// Well-formed syslog from a program no format covers (sshd,
+			// dhcpd, cron on the same box): not traffic, so skipped.
+			return errUnclaimedSyslog
+		}
 		return ErrUnknownFormat
 	}
 	a.last, a.hasLast = info, true

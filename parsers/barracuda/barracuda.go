@@ -9,10 +9,12 @@ package barracuda
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/internal/netproto"
 )
 
 // Name is the registry name of the format.
@@ -161,18 +163,21 @@ func build(f *fields, action string, r *parsers.Record) error {
 	if !r.SourceIP.IsValid() || !r.DestinationIP.IsValid() {
 		return fmt.Errorf("%w: unreadable srcIP or dstIP", ErrMalformed)
 	}
-	r.SourcePort = parsers.ParsePort(f.srcPort)
-	r.DestinationPort = parsers.ParsePort(f.dstPort)
+	r.NetworkTransport = netproto.Transport(f.proto)
+	// For ICMP the firewall logs its internal ICMP id as the port.
+	if !netproto.IsICMP(r.NetworkTransport) {
+		r.SourcePort = parsers.ParsePort(f.srcPort)
+		r.DestinationPort = parsers.ParsePort(f.dstPort)
+	}
 	if f.srcMAC != "00:00:00:00:00:00" { // the firewall's own (LOUT) traffic
 		r.SourceMAC = parsers.Clean(f.srcMAC)
 	}
-	if ip := parsers.ParseIP(f.srcNAT); ip.IsValid() && ip != r.SourceIP {
-		r.SourceNATIP = ip
+	if ip, port := natAddr(f.srcNAT); ip.IsValid() && ip != r.SourceIP {
+		r.SourceNATIP, r.SourceNATPort = ip, port
 	}
-	if ip := parsers.ParseIP(f.dstNAT); ip.IsValid() && ip != r.DestinationIP {
-		r.DestinationNATIP = ip
+	if ip, port := natAddr(f.dstNAT); ip.IsValid() && ip != r.DestinationIP {
+		r.DestinationNATIP, r.DestinationNATPort = ip, port
 	}
-	r.NetworkTransport = transport(f.proto)
 	r.EventAction = action
 	switch action {
 	case "Allow", "Remove":
@@ -196,7 +201,7 @@ func build(f *fields, action string, r *parsers.Record) error {
 	}
 	parsers.SetUser(r, f.user)
 	r.NetworkApplication = parsers.Clean(f.app)
-	r.NetworkProtocol = appProtocol(f.protocol)
+	r.NetworkProtocol = netproto.AppProtocol(f.protocol)
 	r.DestinationDomain = parsers.Clean(f.target)
 	r.URLCategory = parsers.Clean(f.urlcat)
 	r.RuleName = parsers.Clean(f.rule)
@@ -286,33 +291,13 @@ func words(s string, buf []string) []string {
 	return buf[:n]
 }
 
-func transport(p string) string {
-	switch {
-	case strings.EqualFold(p, "tcp"):
-		return "tcp"
-	case strings.EqualFold(p, "udp"):
-		return "udp"
-	case strings.EqualFold(p, "icmp"):
-		return "icmp"
-	case strings.EqualFold(p, "icmp6"), strings.EqualFold(p, "icmpv6"), strings.EqualFold(p, "ipv6-icmp"):
-		return "ipv6-icmp"
-	case strings.EqualFold(p, "gre"):
-		return "gre"
-	case strings.EqualFold(p, "esp"):
-		return "esp"
+// natAddr reads a NAT address, which may carry a port ("198.51.100.1:8443").
+func natAddr(s string) (netip.Addr, parsers.Num) {
+	if ip := parsers.ParseIP(s); ip.IsValid() || strings.Count(s, ":") != 1 {
+		return ip, parsers.Num{}
 	}
-	return ""
-}
-
-// appProtocol names the application protocols ECS network.protocol knows
-// by their lower-case keyword.
-func appProtocol(p string) string {
-	for _, k := range [...]string{"http", "https", "dns", "ssh", "ftp", "smtp", "imap", "pop3", "ntp", "quic", "rdp", "sip", "ldap", "snmp", "smb", "tls", "ssl"} {
-		if strings.EqualFold(p, k) {
-			return k
-		}
-	}
-	return ""
+	host, port, _ := strings.Cut(s, ":")
+	return parsers.ParseIP(host), parsers.ParsePort(port)
 }
 
 // detect: the activity-log tag, or its '|'-separated pairs after an action.

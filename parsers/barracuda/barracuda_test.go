@@ -146,3 +146,16 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// ICMP sessions log an internal ICMP id as the port; NAT addresses may
+// carry a port.
+func TestICMPAndNATPort(t *testing.T) {
+	r, err := parse(t, `<14>May 18 10:20:04 cgf cgf/box_Firewall_Activity:  Info     cgf Remove: type=FWD|proto=ICMP|srcIP=10.40.2.15|srcPort=0|dstIP=198.51.100.1|dstPort=4411|srcNAT=203.0.113.2|dstNAT=198.51.100.1|receivedBytes=84|sentBytes=84`)
+	if err != nil || r.SourcePort.Set || r.DestinationPort.Set || r.NetworkTransport != "icmp" || r.SourceNATIP != ip("203.0.113.2") {
+		t.Errorf("ICMP: %v ports %v %v %q nat %v", err, r.SourcePort, r.DestinationPort, r.NetworkTransport, r.SourceNATIP)
+	}
+	r, err = parse(t, `<14>May 18 10:20:07 cgf cgf/box_Firewall_Activity:  Info     cgf Remove: type=IFWD|proto=TCP|srcIP=198.51.100.90|srcPort=61000|dstIP=203.0.113.25|dstPort=443|srcNAT=198.51.100.90|dstNAT=172.16.5.25:8443`)
+	if err != nil || r.DestinationNATIP != ip("172.16.5.25") || r.DestinationNATPort != parsers.N(8443) || r.SourceNATIP.IsValid() {
+		t.Errorf("NAT port: %v %v:%v src nat %v", err, r.DestinationNATIP, r.DestinationNATPort, r.SourceNATIP)
+	}
+}

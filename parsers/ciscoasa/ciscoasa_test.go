@@ -107,8 +107,15 @@ func TestTeardownWithoutBuilt(t *testing.T) {
 	if _, err := parse(a, built); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := parse(b, teardown); !errors.Is(err, parsers.ErrSkip) {
-		t.Errorf("teardown on a fresh stream: %v, want ErrSkip", err)
+	if _, err := parse(b, teardown); !errors.Is(err, parsers.ErrSkip) || !errors.Is(err, ciscoasa.ErrUnpairedTeardown) {
+		t.Errorf("teardown on a fresh stream: %v, want ErrUnpairedTeardown (an ErrSkip)", err)
+	}
+	icmp := `%ASA-6-302021: Teardown ICMP connection for faddr 203.0.113.5/0 gaddr 198.51.100.1/7 laddr 10.0.0.5/7 type 8 code 0`
+	if _, err := parse(b, icmp); !errors.Is(err, ciscoasa.ErrUnpairedTeardown) {
+		t.Errorf("ICMP teardown on a fresh stream: %v, want ErrUnpairedTeardown", err)
+	}
+	if _, err := parse(b, `%ASA-5-111008: User 'admin' executed the 'write memory' command.`); errors.Is(err, ciscoasa.ErrUnpairedTeardown) {
+		t.Errorf("housekeeping skip reported as an unpaired teardown: %v", err)
 	}
 	if _, err := parse(a, teardown); err != nil {
 		t.Errorf("teardown on the Built's stream: %v", err)
@@ -304,6 +311,92 @@ func TestDetect(t *testing.T) {
 		if s := info.Detect(body, &h); s > 20 {
 			t.Errorf("foreign line scored %d: %s", s, l)
 		}
+	}
+}
+
+// What precedes the message id in the body is the device's own header: a
+// relay's header was split off, or the device sent only its device id.
+func TestBodyPrefix(t *testing.T) {
+	r, err := parse(newASA(), `<13>Apr  2 14:06:00 relay01 Apr 02 2026 14:05:59 asa-edge : %ASA-4-106023: Deny tcp src outside:198.51.100.66/41000 dst dmz:192.168.50.20/3306 by access-group "in" [0x0, 0x0]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 4, 2, 14, 5, 59, 0, time.UTC); !r.Timestamp.Equal(want) || r.ObserverHostname != "asa-edge" {
+		t.Errorf("relayed: time %v host %q, want %v asa-edge", r.Timestamp, r.ObserverHostname, want)
+	}
+	r, err = parse(newASA(), `<166>asa-edge : %ASA-6-106015: Deny TCP (no connection) from 10.0.0.5/1 to 203.0.113.10/443 flags RST  on interface inside`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ObserverHostname != "asa-edge" || !r.Timestamp.Equal(parsertest.DefaultNow) {
+		t.Errorf("device id only: host %q time %v", r.ObserverHostname, r.Timestamp)
+	}
+	r, err = parse(newASA(), `<166>1 2026-03-12T09:18:07Z fw02 - - - %ASA-6-106015: Deny TCP (no connection) from 10.0.0.5/1 to 203.0.113.10/443 flags RST  on interface inside`)
+	if err != nil || r.ObserverHostname != "fw02" {
+		t.Errorf("5424 with dashes: %v host %q", err, r.ObserverHostname)
+	}
+}
+
+// Interface names may hold spaces ("NP Identity Ifc" for to-the-box traffic).
+func TestInterfaceWithSpaces(t *testing.T) {
+	p := newASA()
+	r, err := parse(p, `%ASA-6-302013: Built inbound TCP connection 8 for inside:10.1.1.2/12523 (10.1.1.2/12523) to NP Identity Ifc:10.1.1.1/22 (10.1.1.1/22)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SourceIP != ip("10.1.1.2") || r.DestinationIP != ip("10.1.1.1") || r.DestinationPort != num(22) || r.DestinationNATIP.IsValid() {
+		t.Errorf("built: %v -> %v:%v nat %v", r.SourceIP, r.DestinationIP, r.DestinationPort, r.DestinationNATIP)
+	}
+	r, err = parse(p, `%ASA-6-302014: Teardown TCP connection 8 for inside:10.1.1.2/12523 to NP Identity Ifc:2001:db8::1/22 duration 0:00:53 bytes 2436 TCP FINs`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SourceIP != ip("10.1.1.2") || r.DestinationIP != ip("2001:db8::1") || r.NetworkBytes != num(2436) {
+		t.Errorf("teardown: %v -> %v bytes %v", r.SourceIP, r.DestinationIP, r.NetworkBytes)
+	}
+}
+
+// Denies that log bare addresses, per-user ACL hits, and DNS-guard denies.
+func TestMoreDenies(t *testing.T) {
+	cases := []struct {
+		line, src, dst, transport, user, action string
+		sport, dport                            int64
+	}{
+		{`%ASA-2-106016: Deny IP spoof from (10.0.0.99) to 198.51.100.10 on interface outside`, "10.0.0.99", "198.51.100.10", "", "", "deny", 0, 0},
+		{`%ASA-1-106021: Deny TCP reverse path check from 10.0.0.99 to 198.51.100.10 on interface outside`, "10.0.0.99", "198.51.100.10", "tcp", "", "deny", 0, 0},
+		{`%ASA-1-106022: Deny UDP connection spoof from 10.0.0.98 to 198.51.100.11 on interface inside`, "10.0.0.98", "198.51.100.11", "udp", "", "deny", 0, 0},
+		{`%ASA-6-106012: Deny IP from 198.51.100.5 to 203.0.113.1, IP options: "Router Alert"`, "198.51.100.5", "203.0.113.1", "", "", "deny", 0, 0},
+		{`%ASA-2-106017: Deny IP due to Land Attack from 203.0.113.1 to 203.0.113.1`, "203.0.113.1", "203.0.113.1", "", "", "deny", 0, 0},
+		{`%ASA-2-106020: Deny IP teardrop fragment (size = 20, offset = 0) from 198.51.100.5 to 203.0.113.1`, "198.51.100.5", "203.0.113.1", "", "", "deny", 0, 0},
+		{`%ASA-3-313004: Denied ICMP type=0, from laddr 10.0.0.5 on interface inside to 198.51.100.1: no matching session`, "10.0.0.5", "198.51.100.1", "icmp", "", "denied", 0, 0},
+		{`%ASA-4-106103: access-list in denied tcp for user EXAMPLE\jsmith inside/10.0.0.77(50112) -> outside/198.51.100.99(25) hit-cnt 1 first hit [0x0, 0x0]`, "10.0.0.77", "198.51.100.99", "tcp", "jsmith", "denied", 50112, 25},
+		{`%ASA-6-106102: access-list in permitted udp for user 'bob' inside/10.0.0.78(5353) -> outside/198.51.100.98(53) hit-cnt 1 first hit [0x0, 0x0]`, "10.0.0.78", "198.51.100.98", "udp", "bob", "permitted", 5353, 53},
+		{`%ASA-6-710005: TCP request discarded from 198.51.100.5/40000 to outside:203.0.113.1/23`, "198.51.100.5", "203.0.113.1", "tcp", "", "discarded", 40000, 23},
+	}
+	for _, c := range cases {
+		r, err := parse(newASA(), c.line)
+		if err != nil {
+			t.Errorf("%s: %v", c.line, err)
+			continue
+		}
+		if r.SourceIP != ip(c.src) || r.DestinationIP != ip(c.dst) || r.NetworkTransport != c.transport || r.UserName != c.user || r.EventAction != c.action {
+			t.Errorf("%s: %v -> %v %q user %q action %q", c.line, r.SourceIP, r.DestinationIP, r.NetworkTransport, r.UserName, r.EventAction)
+		}
+		if r.SourcePort != parsers.ParsePort(parsers.Itoa(c.sport)) || r.DestinationPort != parsers.ParsePort(parsers.Itoa(c.dport)) {
+			t.Errorf("%s: ports %v %v", c.line, r.SourcePort, r.DestinationPort)
+		}
+		if r.Verdict != parsers.Allowed && c.action == "permitted" || r.Verdict != parsers.Denied && c.action != "permitted" {
+			t.Errorf("%s: verdict %v", c.line, r.Verdict)
+		}
+	}
+	r, err := parse(newASA(), `%ASA-2-106007: Deny inbound UDP from 198.51.100.53/53 to 10.0.0.15/61003 due to DNS Response`)
+	if err != nil || r.NetworkProtocol != "dns" || r.NetworkDirection != "inbound" {
+		t.Errorf("106007: %v protocol %q direction %q", err, r.NetworkProtocol, r.NetworkDirection)
+	}
+	// A security group tag is not a user.
+	r, err = parse(newASA(), `%ASA-6-302013: Built inbound TCP connection 5 for outside:198.51.100.5/1000 (198.51.100.5/1000) to inside:10.0.0.5/443 (10.0.0.5/443) (12)`)
+	if err != nil || r.UserName != "" {
+		t.Errorf("SGT group: %v user %q", err, r.UserName)
 	}
 }
 

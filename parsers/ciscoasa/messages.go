@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/internal/netproto"
 )
 
 // bad describes what a malformed message lacks.
@@ -131,7 +132,7 @@ func (p *Parser) teardown(text string, r *parsers.Record) error {
 	}
 	inbound, ok := p.conns.take(id)
 	if !ok {
-		return fmt.Errorf("%w: teardown of connection %d whose Built message this stream has not seen (initiator unknown)", parsers.ErrSkip, id)
+		return fmt.Errorf("%w: connection %d", ErrUnpairedTeardown, id)
 	}
 	fillConn(r, &a, &b, inbound, trailingGroup(s))
 	r.NetworkTransport = transport(proto)
@@ -212,7 +213,7 @@ func (p *Parser) teardownICMP(text string, r *parsers.Record) error {
 	}
 	inbound, ok := p.icmp.take(icmpKey{f.ip, l.ip})
 	if !ok {
-		return fmt.Errorf("%w: ICMP teardown whose Built message this stream has not seen (initiator unknown)", parsers.ErrSkip)
+		return fmt.Errorf("%w: ICMP connection", ErrUnpairedTeardown)
 	}
 	fillICMP(r, &f, &g, &l, inbound)
 	r.NetworkTransport = transport(proto)
@@ -322,9 +323,10 @@ func fillPacket(r *parsers.Record, src, dst *endpoint, proto string) {
 	r.Category = "network"
 }
 
-// accessList handles 106100:
+// accessList handles 106100 and the per-user 106102/106103:
 //
 //	access-list <acl> {permitted|denied|est-allowed} <proto> <if>/<ip>(<port>) [(user)] [->] <if>/<ip>(<port>) [(user)] hit-cnt <n> ...
+//	access-list <acl> {permitted|denied} <proto> for user <user> <if>/<ip>(<port>) -> <if>/<ip>(<port>) hit-cnt <n> ...
 //
 // For ICMP the parenthesised numbers are type and code, not ports.
 func accessList(text string, r *parsers.Record) error {
@@ -346,8 +348,13 @@ func accessList(text string, r *parsers.Record) error {
 	if proto == "" {
 		return bad("a protocol")
 	}
-	ports := !isICMP(proto)
 	var a, b endpoint
+	// 106102/106103: "for user <name>" before the endpoints.
+	if t := trimSpaces(s); strings.HasPrefix(t, "for user ") {
+		a.user, s = word(t[len("for user "):])
+		a.user = strings.Trim(a.user, "'")
+	}
+	ports := !netproto.IsICMP(netproto.Transport(proto))
 	var err error
 	if s, err = aclEndpoint(s, &a, ports); err != nil {
 		return err
@@ -394,6 +401,7 @@ func aclEndpoint(s string, e *endpoint, ports bool) (string, error) {
 //	106007 Deny inbound UDP from <ip>/<port> to <ip>/<port> due to DNS {Response|Query}
 //	106015 Deny TCP (no connection) from <ip>/<port> to <ip>/<port> flags <flags> on interface <if>
 //	710003 {TCP|UDP} access denied by ACL from <ip>/<port> to <if>:<ip>/<service>
+//	710005 {TCP|UDP|SCTP} request discarded from <ip>/<port> to <if>:<ip>/<service>
 func denyFromTo(id, text string, r *parsers.Record) error {
 	head, rest, ok := strings.Cut(text, " from ")
 	if !ok {
@@ -411,10 +419,15 @@ func denyFromTo(id, text string, r *parsers.Record) error {
 	case "106006", "106007": // Deny inbound UDP
 		proto = w3
 		r.NetworkDirection = "inbound"
+		if id == "106007" && strings.Contains(rest, " due to DNS ") {
+			r.NetworkProtocol = "dns"
+		}
 	case "106015": // Deny TCP (no connection)
 		proto = w2
 	case "710003": // TCP access denied by ACL
 		proto, action = w1, "denied"
+	case "710005": // TCP request discarded
+		proto, action = w1, "discarded"
 	}
 	var a, b endpoint
 	var err error
@@ -425,12 +438,62 @@ func denyFromTo(id, text string, r *parsers.Record) error {
 	if w != "to" {
 		return bad(`"to"`)
 	}
-	if _, err = parseEndpoint(rest, &b, id == "710003", false); err != nil {
+	if _, err = parseEndpoint(rest, &b, id == "710003" || id == "710005", false); err != nil {
 		return err
 	}
 	fillPacket(r, &a, &b, proto)
 	r.Verdict = parsers.Denied
 	r.EventAction = action
+	return nil
+}
+
+// denyAddrs handles the denies that log bare addresses:
+//
+//	106012 Deny IP from <ip> to <ip>, IP options: "<options>"
+//	106016 Deny IP spoof from (<ip>) to <ip> on interface <if>
+//	106017 Deny IP due to Land Attack from <ip> to <ip>
+//	106020 Deny IP teardrop fragment (size = n, offset = n) from <ip> to <ip>
+//	106021 Deny <proto> reverse path check from <ip> to <ip> on interface <if>
+//	106022 Deny <proto> connection spoof from <ip> to <ip> on interface <if>
+//	313004 Denied ICMP type=<t>, from laddr <ip> on interface <if> to <ip>: no matching session
+func denyAddrs(id, text string, r *parsers.Record) error {
+	head, rest, ok := strings.Cut(text, " from ")
+	if !ok {
+		return bad(`"from"`)
+	}
+	_, h := word(head)
+	proto, _ := word(h)
+	src, rest := word(rest)
+	if id == "313004" {
+		proto = "icmp"
+		if src == "laddr" || src == "faddr" {
+			src, rest = word(rest)
+		}
+		_, after, ok := strings.Cut(rest, " to ")
+		if !ok {
+			return bad(`"to"`)
+		}
+		rest = after
+	} else {
+		w, after := word(rest)
+		if w != "to" {
+			return bad(`"to"`)
+		}
+		rest = after
+	}
+	dst, _ := word(rest)
+	r.SourceIP = parsers.ParseIP(strings.Trim(src, "(),"))
+	r.DestinationIP = parsers.ParseIP(strings.TrimRight(dst, ",:"))
+	if !r.SourceIP.IsValid() || !r.DestinationIP.IsValid() {
+		return bad("source and destination addresses")
+	}
+	r.NetworkTransport = transport(proto)
+	r.Verdict = parsers.Denied
+	r.EventAction = "deny"
+	if id == "313004" {
+		r.EventAction = "denied"
+	}
+	r.Category = "network"
 	return nil
 }
 
@@ -468,12 +531,25 @@ func urlAccessed(text string, r *parsers.Record) error {
 	r.SourceIP = a.ip
 	r.DestinationIP = dst
 	parsers.SetUser(r, a.user)
-	parsers.SetURL(r, url)
+	setURL(r, url)
 	r.Verdict = parsers.Allowed
 	r.EventAction = "accessed"
 	r.Category = "web"
 	r.NetworkTransport = "tcp"
 	return nil
+}
+
+// setURL fills url.* and, from the URL, the server's host name and the
+// application protocol its scheme names.
+func setURL(r *parsers.Record, url string) {
+	parsers.SetURL(r, url)
+	if h := r.URLDomain; h != "" && !parsers.ParseIP(h).IsValid() {
+		r.DestinationDomain = h
+	}
+	switch r.URLScheme {
+	case "http", "https", "ftp":
+		r.NetworkProtocol = r.URLScheme
+	}
 }
 
 // splitAddrURL splits "<ip>:<url>" at the first colon whose prefix is an
@@ -514,7 +590,7 @@ func urlDenied(text string, r *parsers.Record) error {
 	if !r.SourceIP.IsValid() || !r.DestinationIP.IsValid() {
 		return bad("source and destination addresses")
 	}
-	parsers.SetURL(r, url)
+	setURL(r, url)
 	r.Verdict = parsers.Denied
 	r.EventAction = "denied"
 	r.Category = "web"
@@ -541,6 +617,16 @@ func parseEndpoint(s string, e *endpoint, iface, mapped bool) (string, error) {
 	s = trimSpaces(s)
 	end := tokenEnd(s)
 	tok := s[:end]
+	if iface && strings.IndexByte(tok, ':') < 0 {
+		// An interface name with spaces: "NP Identity Ifc:10.1.1.1/22".
+		lim := s[:min(len(s), maxIfaceName)]
+		if c := strings.IndexByte(lim, ':'); c > 0 && !strings.ContainsAny(lim[:c], "()/") {
+			s = s[c+1:]
+			end = tokenEnd(s)
+			tok = s[:end]
+			iface = false
+		}
+	}
 	if !setAddrPort(tok, &e.ip, &e.port, iface) {
 		return "", bad("an address in " + quoteShort(tok))
 	}
@@ -550,6 +636,9 @@ func parseEndpoint(s string, e *endpoint, iface, mapped bool) (string, error) {
 	}
 	return rest, nil
 }
+
+// maxIfaceName bounds an interface name that holds spaces.
+const maxIfaceName = 48
 
 // setAddrPort parses "[<if>:]<ip>[/<port>]". An IPv6 address keeps its
 // colons: the interface is cut at the first colon only when the whole does
@@ -602,7 +691,7 @@ func groups(s string, e *endpoint, mapped bool) (rest, first string, ok bool) {
 		case mapped && !e.mapIP.IsValid() && setAddrPort(g, &e.mapIP, &e.mapPort, false):
 		case isUserGroup(g):
 			e.user = userOf(g)
-		case g != "" && !strings.ContainsAny(g, " ,"):
+		case g != "" && !strings.ContainsAny(g, " ,") && !isSGT(g):
 			e.extra = g
 		}
 	}
@@ -613,6 +702,13 @@ func groups(s string, e *endpoint, mapped bool) (rest, first string, ok bool) {
 func isUserGroup(g string) bool {
 	u := userOf(g)
 	return strings.IndexByte(u, '\\') > 0 || strings.IndexByte(u, '@') > 0
+}
+
+// isSGT reports a security group tag group, "12" or "12:Employees".
+func isSGT(g string) bool {
+	tag, _, _ := strings.Cut(g, ":")
+	_, ok := atou(tag)
+	return ok
 }
 
 func userOf(g string) string {
@@ -656,34 +752,7 @@ func parseHMS(s string) (int64, bool) {
 
 // transport names a protocol word or number the way ECS network.transport
 // does.
-func transport(p string) string {
-	switch {
-	case strings.EqualFold(p, "tcp"), p == "6":
-		return "tcp"
-	case strings.EqualFold(p, "udp"), p == "17":
-		return "udp"
-	case strings.EqualFold(p, "icmp"), p == "1":
-		return "icmp"
-	case strings.EqualFold(p, "icmp6"), strings.EqualFold(p, "icmpv6"), strings.EqualFold(p, "ipv6-icmp"), p == "58":
-		return "ipv6-icmp"
-	case strings.EqualFold(p, "gre"), p == "47":
-		return "gre"
-	case strings.EqualFold(p, "esp"), p == "50":
-		return "esp"
-	case strings.EqualFold(p, "ah"), p == "51":
-		return "ah"
-	case strings.EqualFold(p, "sctp"), p == "132":
-		return "sctp"
-	case strings.EqualFold(p, "igmp"), p == "2":
-		return "igmp"
-	}
-	return ""
-}
-
-func isICMP(p string) bool {
-	t := transport(p)
-	return t == "icmp" || t == "ipv6-icmp"
-}
+func transport(p string) string { return netproto.Transport(p) }
 
 // tokenEnd returns the length of the address token at the start of s: up
 // to a space or an opening parenthesis.

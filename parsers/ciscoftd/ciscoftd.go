@@ -18,8 +18,9 @@ import (
 const Name = "cisco-ftd"
 
 const (
-	prefix  = "%FTD-"
-	product = "FTD"
+	prefix    = "%FTD-"
+	asaPrefix = "%ASA-"
+	product   = "FTD"
 )
 
 func init() {
@@ -27,7 +28,7 @@ func init() {
 		Name:        Name,
 		Vendor:      "Cisco",
 		Product:     "Firepower Threat Defense",
-		Description: "Cisco FTD connection events (430002/430003, SFIMS) and LINA connection/deny messages (%FTD-)",
+		Description: "Cisco FTD connection events (430002/430003, SFIMS) and LINA connection/deny messages (%FTD-; %ASA- before 6.3)",
 		New: func(o parsers.Options) (parsers.Parser, error) {
 			return newParser(), nil
 		},
@@ -51,7 +52,11 @@ var (
 )
 
 func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
-	id, text, ok := ciscoasa.SplitID(body, prefix)
+	pre, id, text, ok := ciscoasa.Split(body, prefix)
+	if !ok {
+		// Before 6.3, FTD wrote its messages under the ASA prefix.
+		pre, id, text, ok = ciscoasa.Split(body, asaPrefix)
+	}
 	if !ok {
 		if isSFIMS(body, &m.Header) {
 			if !hasConnKeys(body) {
@@ -75,6 +80,7 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	if err != nil {
 		return err
 	}
+	ciscoasa.ApplyPrefix(pre, m, r)
 	ciscoasa.FixUTCHeader(&m.Header, r)
 	return nil
 }
@@ -93,6 +99,11 @@ func hasConnKeys(s string) bool {
 func detect(body string, h *parsers.Header) int {
 	if ciscoasa.HasID(body, prefix) {
 		return 95
+	}
+	// Firepower events exist only on FTD (and ASA FirePOWER services);
+	// before 6.3 they came with the ASA prefix.
+	if id, _, ok := ciscoasa.SplitID(body, asaPrefix); ok && len(id) == 6 && id[:5] == "43000" {
+		return 96
 	}
 	if isSFIMS(body, h) {
 		if hasConnKeys(body) {

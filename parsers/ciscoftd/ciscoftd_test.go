@@ -142,7 +142,7 @@ func TestSkipAndErrors(t *testing.T) {
 	}
 	for _, l := range []string{
 		`%FTD-6-430003: AccessControlRuleAction: Allow, Protocol: tcp`,
-		`%ASA-6-302013: Built outbound TCP connection 77 for outside:203.0.113.40/443 (203.0.113.40/443) to inside:10.0.0.5/51801 (198.51.100.1/51801)`,
+		`%ASA-6-302013: Built outbound TCP connection`,
 		`hello world`,
 	} {
 		_, err := parse(t, newFTD(t), l)
@@ -159,6 +159,10 @@ func TestDetect(t *testing.T) {
 		h, body := parsers.SplitHeader(l, time.UTC, parsertest.DefaultNow)
 		own, other := info.Detect(body, &h), asa.Detect(body, &h)
 		switch {
+		case strings.Contains(body, "%ASA-6-43000"): // pre-6.3 Firepower event
+			if own <= other {
+				t.Errorf("pre-6.3 FTD event: ftd %d asa %d: %s", own, other, l)
+			}
 		case ciscoasa.HasID(body, "%ASA-"):
 			if own != 0 || other < 90 {
 				t.Errorf("ASA line: ftd %d asa %d: %s", own, other, l)
@@ -182,5 +186,55 @@ func TestDetect(t *testing.T) {
 		if s := info.Detect(body, &h); s > 20 {
 			t.Errorf("foreign line scored %d: %s", s, l)
 		}
+	}
+}
+
+// Before 6.3 FTD wrote its messages under the ASA prefix; the Firepower
+// connection events then belong to FTD even under auto-detection.
+func TestPre63ASAPrefix(t *testing.T) {
+	line := `<166>May 04 2026 08:10:00 ftd-old : %ASA-6-430003: AccessControlRuleAction: Allow, SrcIP: 10.30.1.25, DstIP: 203.0.113.5, SrcPort: 50000, DstPort: 443, Protocol: tcp, InitiatorBytes: 10, ResponderBytes: 20`
+	r, err := parse(t, newFTD(t), line)
+	if err != nil || r.SourceIP != ip("10.30.1.25") || r.SourceBytes != parsers.N(10) || r.ObserverProduct != "FTD" {
+		t.Errorf("%v: %v bytes %v product %q", err, r.SourceIP, r.SourceBytes, r.ObserverProduct)
+	}
+	info, _ := parsers.Lookup(ciscoftd.Name)
+	asa, _ := parsers.Lookup(ciscoasa.Name)
+	h, body := parsers.SplitHeader(line, time.UTC, parsertest.DefaultNow)
+	if own, other := info.Detect(body, &h), asa.Detect(body, &h); own <= other {
+		t.Errorf("pre-6.3 Firepower event: ftd %d <= asa %d", own, other)
+	}
+	if _, err := parse(t, newFTD(t), `%ASA-6-106015: Deny TCP (no connection) from 10.0.0.5/1 to 203.0.113.10/443 flags RST  on interface inside`); err != nil {
+		t.Errorf("pre-6.3 LINA message: %v", err)
+	}
+}
+
+// ReferencedHost is the HTTP Host value: its port and address forms are not
+// a domain; ICMP events carry no ports.
+func TestHostAndICMP(t *testing.T) {
+	for host, want := range map[string]string{"files.example.com:8443": "files.example.com", "www.example.com": "www.example.com", "10.0.0.5:8000": "", "10.0.0.5": "", "[2001:db8::1]:443": ""} {
+		r, err := parse(t, newFTD(t), `%FTD-6-430003: AccessControlRuleAction: Allow, SrcIP: 10.0.0.1, DstIP: 203.0.113.5, SrcPort: 1, DstPort: 2, Protocol: tcp, ReferencedHost: `+host)
+		if err != nil || r.DestinationDomain != want {
+			t.Errorf("ReferencedHost %q: %v domain %q, want %q", host, err, r.DestinationDomain, want)
+		}
+	}
+	r, err := parse(t, newFTD(t), `%FTD-6-430002: AccessControlRuleAction: Allow, SrcIP: 10.0.0.1, DstIP: 203.0.113.5, SrcPort: 8, DstPort: 0, ICMPType: Echo Request, Protocol: icmp`)
+	if err != nil || r.SourcePort.Set || r.DestinationPort.Set || r.NetworkTransport != "icmp" {
+		t.Errorf("ICMP: %v ports %v %v transport %q", err, r.SourcePort, r.DestinationPort, r.NetworkTransport)
+	}
+}
+
+// On an auto-detected stream of ASA-prefixed lines, a pre-6.3 Firepower
+// event still goes to this parser (ASA's score drops below the sticky bar).
+func TestPre63InASAStream(t *testing.T) {
+	auto, err := parsers.New(parsers.AutoName, parsers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parse(t, auto, `%ASA-6-106015: Deny TCP (no connection) from 10.0.0.5/1 to 203.0.113.10/443 flags RST  on interface inside`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := parse(t, auto, `%ASA-6-430003: AccessControlRuleAction: Allow, SrcIP: 10.30.1.25, DstIP: 203.0.113.5, SrcPort: 50000, DstPort: 443, Protocol: tcp, InitiatorBytes: 10, ResponderBytes: 20`)
+	if err != nil || r.ObserverProduct != "FTD" || r.DestinationBytes != parsers.N(20) {
+		t.Errorf("%v: product %q bytes %v", err, r.ObserverProduct, r.DestinationBytes)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudscout/cloudscout/parsers"
 	"github.com/cloudscout/cloudscout/parsers/ciscoasa"
+	"github.com/cloudscout/cloudscout/parsers/internal/netproto"
 )
 
 // event holds the raw values of one connection event.
@@ -90,15 +91,18 @@ func parseEvent(text string, r *parsers.Record) error {
 	if !r.SourceIP.IsValid() || !r.DestinationIP.IsValid() {
 		return errNoAddrs
 	}
-	r.SourcePort = parsers.ParsePort(e.srcPort)
-	r.DestinationPort = parsers.ParsePort(e.dstPort)
+	r.NetworkTransport = netproto.Transport(e.protocol)
+	// ICMP events carry ICMPType/ICMPCode; ports, when present, are not ports.
+	if !netproto.IsICMP(r.NetworkTransport) {
+		r.SourcePort = parsers.ParsePort(e.srcPort)
+		r.DestinationPort = parsers.ParsePort(e.dstPort)
+	}
 	if ip := parsers.ParseIP(e.natSrcIP); ip.IsValid() && (ip != r.SourceIP || parsers.ParsePort(e.natSrcPort) != r.SourcePort) {
 		r.SourceNATIP, r.SourceNATPort = ip, parsers.ParsePort(e.natSrcPort)
 	}
 	if ip := parsers.ParseIP(e.natDstIP); ip.IsValid() && (ip != r.DestinationIP || parsers.ParsePort(e.natDstPort) != r.DestinationPort) {
 		r.DestinationNATIP, r.DestinationNATPort = ip, parsers.ParsePort(e.natDstPort)
 	}
-	r.NetworkTransport = transport(e.protocol)
 	r.EventAction = parsers.Clean(e.action)
 	r.Verdict = verdict(e.action)
 	r.RuleName = parsers.Clean(e.ruleName)
@@ -121,12 +125,15 @@ func parseEvent(text string, r *parsers.Record) error {
 	case !parsers.IsEmpty(e.client):
 		r.NetworkApplication = e.client
 	}
-	r.NetworkProtocol = appProtocol(e.appProto)
+	r.NetworkProtocol = netproto.AppProtocol(e.appProto)
 	r.UserAgent = parsers.Clean(e.userAgent)
 	r.HTTPStatus = parsers.ParseStatus(e.httpStatus)
 	r.HTTPReferrer = parsers.Clean(e.referer)
-	r.DestinationDomain = parsers.Clean(e.host)
+	r.DestinationDomain = hostOnly(e.host)
 	parsers.SetURL(r, e.url)
+	if r.DestinationDomain == "" {
+		r.DestinationDomain = hostOnly(r.URLDomain)
+	}
 	r.URLCategory = parsers.Clean(e.urlCat)
 	r.Category = "network"
 	r.ObserverVendor = "Cisco"
@@ -211,33 +218,17 @@ func isNoUser(u string) bool {
 	return parsers.IsEmpty(u)
 }
 
-func transport(p string) string {
-	switch {
-	case strings.EqualFold(p, "tcp"):
-		return "tcp"
-	case strings.EqualFold(p, "udp"):
-		return "udp"
-	case strings.EqualFold(p, "icmp"):
-		return "icmp"
-	case strings.EqualFold(p, "ipv6-icmp"), strings.EqualFold(p, "icmpv6"), strings.EqualFold(p, "icmp6"):
-		return "ipv6-icmp"
-	case strings.EqualFold(p, "gre"):
-		return "gre"
-	case strings.EqualFold(p, "esp"):
-		return "esp"
-	case strings.EqualFold(p, "sctp"):
-		return "sctp"
-	}
-	return ""
-}
-
-// appProtocol names the application protocols ECS network.protocol knows
-// by their lower-case keyword.
-func appProtocol(p string) string {
-	for _, k := range [...]string{"http", "https", "dns", "ssh", "ftp", "smtp", "imap", "pop3", "ntp", "quic", "rdp", "sip", "ldap", "snmp", "smb", "tls", "ssl"} {
-		if strings.EqualFold(p, k) {
-			return k
+// hostOnly returns the host name of an HTTP Host value ("files.example.com:8443"
+// gives "files.example.com"); an address is not a domain name.
+func hostOnly(h string) string {
+	h = parsers.Clean(h)
+	if i := strings.LastIndexByte(h, ':'); i > 0 && strings.IndexByte(h, ':') == i {
+		if parsers.ParsePort(h[i+1:]).Set {
+			h = h[:i]
 		}
 	}
-	return ""
+	if h == "" || parsers.ParseIP(h).IsValid() || strings.HasPrefix(h, "[") {
+		return ""
+	}
+	return h
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/internal/netproto"
 )
 
 // Name is the registry name of the format.
@@ -90,7 +91,7 @@ func findEvent(body string) (kind, string) {
 
 func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	h := &m.Header
-	sd := strings.Contains(h.SD, "[junos@2636.")
+	sd := strings.Contains(h.SD, "[junos@")
 	k, text := kindNone, body
 	if h.MsgID != "" {
 		// RFC 5424: the message name is the MSGID; the text may repeat it.
@@ -116,13 +117,19 @@ func (p *parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	}
 	var f fields
 	var err error
-	if sd {
+	switch {
+	case sd:
 		parsers.ParseSD(h.SD, f.setSD)
-		if f.srcIP == "" {
-			err = fmt.Errorf("%w: structured data without source-address", ErrMalformed)
-		}
-	} else {
+	case strings.HasPrefix(text, "[junos@"):
+		// Structured data relayed in a BSD message ("RT_FLOW:
+		// RT_FLOW_SESSION_CLOSE [junos@2636... ...]"): it is the body.
+		sd = true
+		parsers.ParseSD(text, f.setSD)
+	default:
 		err = parseBrief(text, k, &f)
+	}
+	if sd && f.srcIP == "" {
+		err = fmt.Errorf("%w: structured data without source-address", ErrMalformed)
 	}
 	if err != nil {
 		return err
@@ -141,7 +148,7 @@ type fields struct {
 }
 
 func (f *fields) setSD(id, k, v string) {
-	if !strings.HasPrefix(id, "junos@2636.") {
+	if !strings.HasPrefix(id, "junos@") {
 		return
 	}
 	switch k {
@@ -198,17 +205,23 @@ func build(f *fields, k kind, r *parsers.Record) error {
 	if !r.SourceIP.IsValid() || !r.DestinationIP.IsValid() {
 		return fmt.Errorf("%w: unreadable source or destination address", ErrMalformed)
 	}
-	r.SourcePort = parsers.ParsePort(f.srcPort)
-	r.DestinationPort = parsers.ParsePort(f.dstPort)
+	r.NetworkTransport = netproto.Transport(f.protocol)
+	// For ICMP Junos logs the identifier and type/code in the port fields.
+	ports := !netproto.IsICMP(r.NetworkTransport)
+	var natSrcPort, natDstPort parsers.Num
+	if ports {
+		r.SourcePort = parsers.ParsePort(f.srcPort)
+		r.DestinationPort = parsers.ParsePort(f.dstPort)
+		natSrcPort, natDstPort = parsers.ParsePort(f.natSrcPort), parsers.ParsePort(f.natDstPort)
+	}
 	// NAT fields only when a translation happened (Junos repeats the
 	// original socket otherwise).
-	if ip, port := parsers.ParseIP(f.natSrcIP), parsers.ParsePort(f.natSrcPort); ip.IsValid() && (ip != r.SourceIP || port != r.SourcePort) {
-		r.SourceNATIP, r.SourceNATPort = ip, port
+	if ip := parsers.ParseIP(f.natSrcIP); ip.IsValid() && (ip != r.SourceIP || natSrcPort != r.SourcePort) {
+		r.SourceNATIP, r.SourceNATPort = ip, natSrcPort
 	}
-	if ip, port := parsers.ParseIP(f.natDstIP), parsers.ParsePort(f.natDstPort); ip.IsValid() && (ip != r.DestinationIP || port != r.DestinationPort) {
-		r.DestinationNATIP, r.DestinationNATPort = ip, port
+	if ip := parsers.ParseIP(f.natDstIP); ip.IsValid() && (ip != r.DestinationIP || natDstPort != r.DestinationPort) {
+		r.DestinationNATIP, r.DestinationNATPort = ip, natDstPort
 	}
-	r.NetworkTransport = transport(f.protocol)
 	r.RuleName = parsers.Clean(f.policy)
 	r.SourceBytes = parsers.ParseNum(f.bytesC)
 	r.DestinationBytes = parsers.ParseNum(f.bytesS)
@@ -253,29 +266,6 @@ func appName(s string) string {
 	return parsers.Clean(s)
 }
 
-// transport maps an IANA protocol number (or name) to ECS network.transport.
-func transport(p string) string {
-	switch p {
-	case "6", "tcp", "TCP":
-		return "tcp"
-	case "17", "udp", "UDP":
-		return "udp"
-	case "1", "icmp", "ICMP":
-		return "icmp"
-	case "58", "icmp6", "ICMP6", "icmpv6":
-		return "ipv6-icmp"
-	case "47", "gre":
-		return "gre"
-	case "50", "esp":
-		return "esp"
-	case "51", "ah":
-		return "ah"
-	case "132", "sctp":
-		return "sctp"
-	}
-	return ""
-}
-
 func detect(body string, h *parsers.Header) int {
 	if eventKind(h.MsgID) != kindNone || h.AppName == "RT_FLOW" {
 		return 95
@@ -283,8 +273,29 @@ func detect(body string, h *parsers.Header) int {
 	if strings.Contains(h.SD, "[junos@2636.") {
 		return 90
 	}
+	if strings.HasPrefix(h.AppName, "RT_") && strings.HasPrefix(body, h.AppName+"_") {
+		return 85 // other Junos security logs (RT_SCREEN_TCP, RT_IDP_...): claimed, then skipped
+	}
 	if k, _ := findEvent(body); k != kindNone {
 		return 90
 	}
+	if h.AppName != "" && isEventTag(body) {
+		return 45 // a Junos daemon's event ("mgd[42]: UI_COMMIT: ..."): claimed weakly, then skipped
+	}
 	return 0
+}
+
+// isEventTag reports a body that starts with a Junos event tag such as
+// "UI_COMMIT:" or "KMD_PM_SA_ESTABLISHED:": upper case words joined by '_'.
+func isEventTag(body string) bool {
+	i := strings.IndexByte(body[:min(len(body), 64)], ':')
+	if i < 3 || body[0] < 'A' || body[0] > 'Z' || strings.IndexByte(body[:i], '_') < 0 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		if c := body[j]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return i+1 == len(body) || body[i+1] == ' '
 }

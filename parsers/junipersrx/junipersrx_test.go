@@ -172,3 +172,50 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// Structured data relayed inside a BSD message body, ICMP "ports", and
+// other Junos security logs (claimed, then skipped).
+func TestRelayedSDAndICMP(t *testing.T) {
+	r, err := parse(t, `<14>Apr 10 11:08:00 srx-br2 RT_FLOW: RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.26 reason="TCP RST" source-address="10.60.1.11" source-port="50111" destination-address="203.0.113.44" destination-port="993" nat-source-address="203.0.113.5" nat-source-port="40111" protocol-id="6" policy-name="allow-mail" bytes-from-client="1102" bytes-from-server="6123" username="lpark@example.com"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SourceIP != ip("10.60.1.11") || r.DestinationPort != parsers.N(993) || r.SourceNATIP != ip("203.0.113.5") || r.SourceBytes != parsers.N(1102) || r.DestinationBytes != parsers.N(6123) || r.UserName != "lpark@example.com" || r.EventAction != "close" {
+		t.Errorf("relayed SD: %+v", r)
+	}
+	r, err = parse(t, `<14>1 2026-04-10T11:09:00Z srx RT_FLOW - RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.135 source-address="10.50.1.9" source-port="3310" destination-address="198.51.100.1" destination-port="2048" nat-source-address="203.0.113.10" nat-source-port="21001" nat-destination-address="198.51.100.1" nat-destination-port="2048" protocol-id="1"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SourcePort.Set || r.DestinationPort.Set || r.SourceNATPort.Set || r.SourceNATIP != ip("203.0.113.10") || r.DestinationNATIP.IsValid() || r.NetworkTransport != "icmp" {
+		t.Errorf("ICMP: ports %v %v nat %v:%v dnat %v %q", r.SourcePort, r.DestinationPort, r.SourceNATIP, r.SourceNATPort, r.DestinationNATIP, r.NetworkTransport)
+	}
+	screen := `<28>Apr 10 11:11:00 srx-br2 RT_SCREEN: RT_SCREEN_TCP: SYN flood! source: 198.51.100.200:40000, destination: 203.0.113.5:443, zone name: untrust, interface name: ge-0/0/0.0, action: drop`
+	if _, err := parse(t, screen); !errors.Is(err, parsers.ErrSkip) {
+		t.Errorf("RT_SCREEN: %v, want ErrSkip", err)
+	}
+	info, _ := parsers.Lookup(junipersrx.Name)
+	h, body := parsers.SplitHeader(screen, time.UTC, parsertest.DefaultNow)
+	if s := info.Detect(body, &h); s < 80 {
+		t.Errorf("RT_SCREEN scored %d", s)
+	}
+	// Junos daemons' own events: claimed weakly and skipped; a generic
+	// daemon line is not claimed.
+	for l, want := range map[string]bool{
+		`<190>Mar 12 09:29:00 srx2 mgd[4242]: UI_COMMIT: User 'admin' requested 'commit' operation`: true,
+		`<30>Mar 12 09:29:01 srx2 kmd[1801]: KMD_PM_SA_ESTABLISHED: Local gateway: 203.0.113.5`:     true,
+		`<190>Apr 10 11:13:00 host sshd[2211]: Accepted password for admin from 10.60.1.5 port 22`:  false,
+		`<190>Apr 10 11:13:00 host app: NOTICE: something`:                                          false,
+	} {
+		h, body := parsers.SplitHeader(l, time.UTC, parsertest.DefaultNow)
+		s := info.Detect(body, &h)
+		if want && (s < 30 || s >= 80) || !want && s != 0 {
+			t.Errorf("scored %d: %s", s, l)
+		}
+		if want {
+			if _, err := parse(t, l); !errors.Is(err, parsers.ErrSkip) {
+				t.Errorf("%s: %v, want ErrSkip", l, err)
+			}
+		}
+	}
+}

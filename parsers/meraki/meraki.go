@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/internal/netproto"
 )
 
 // Name is the registry name of the format.
@@ -72,6 +73,13 @@ func classify(t string) msgType {
 // returns the epoch text, the device and the "<type> ..." rest.
 func head(body string) (epoch, device, rest string) {
 	s := body
+	// A Kiwi-style relay puts "Original Address=<sender> " before the
+	// Meraki header.
+	if a, ok := strings.CutPrefix(s, "Original Address="); ok {
+		if _, after, ok := strings.Cut(a, " "); ok {
+			s = after
+		}
+	}
 	if strings.HasPrefix(s, "1 ") {
 		s = s[2:]
 	}
@@ -89,6 +97,11 @@ func (parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	kind := classify(typ)
 	switch kind {
 	case typeUnknown:
+		if epoch != "" || epochHeader(&m.Header) {
+			// A Meraki header with a type this parser does not know
+			// (new firmware, MS/MR events): not a flow it can read.
+			return fmt.Errorf("%w: Meraki %s message", parsers.ErrSkip, short(typ))
+		}
 		return fmt.Errorf("%w: unknown message type %q", ErrMalformed, short(typ))
 	case typeOther:
 		return fmt.Errorf("%w: Meraki %s message", parsers.ErrSkip, typ)
@@ -168,6 +181,10 @@ func parseFlow(s string, r *parsers.Record) error {
 	scanKV(s, &f)
 	f.fill(r)
 	verdict, rule := word(pattern)
+	if g, ok := strings.CutPrefix(pattern, "Group Policy "); ok {
+		// "pattern: Group Policy Allow|Deny": a group policy rule matched.
+		verdict, rule = strings.ToLower(strings.TrimSpace(g)), "Group Policy"
+	}
 	if op == "" {
 		op = verdict
 	}
@@ -198,7 +215,7 @@ func (f *flow) fill(r *parsers.Record) {
 	r.DestinationIP = parsers.ParseIP(f.dst)
 	r.SourcePort = parsers.ParsePort(f.sport)
 	r.DestinationPort = parsers.ParsePort(f.dport)
-	r.NetworkTransport = transport(f.proto)
+	r.NetworkTransport = netproto.Transport(f.proto)
 	r.SourceMAC = parsers.Clean(f.mac)
 	// translated_port belongs to whichever address was translated.
 	switch {
@@ -237,6 +254,13 @@ func parseURL(s string, r *parsers.Record) error {
 	method, url := word(req)
 	r.HTTPMethod = parsers.Clean(method)
 	parsers.SetURL(r, strings.TrimSpace(url))
+	if h := r.URLDomain; h != "" && !parsers.ParseIP(h).IsValid() {
+		r.DestinationDomain = h
+	}
+	switch r.URLScheme {
+	case "http", "https":
+		r.NetworkProtocol = r.URLScheme
+	}
 	// The MX logs a URL only for requests it let through.
 	r.Verdict = parsers.Allowed
 	r.Category = "web"
@@ -276,16 +300,6 @@ func scanKV(s string, f *flow) {
 	}
 }
 
-func transport(p string) string {
-	switch p {
-	case "tcp", "udp", "icmp", "gre", "esp", "sctp", "igmp":
-		return p
-	case "icmp6", "ipv6-icmp", "icmpv6":
-		return "ipv6-icmp"
-	}
-	return ""
-}
-
 // isEpoch reports "1374543213.342705328" (seconds, optional fraction).
 func isEpoch(s string) bool {
 	sec, frac, _ := strings.Cut(s, ".")
@@ -322,12 +336,18 @@ func short(s string) string {
 	return s
 }
 
+// epochHeader reports the header splitter's reading of Meraki's look-alike
+// RFC 5424 header ("<134>1 <epoch> <device> <type> ..."): version 1, a time
+// and a host, but no APP-NAME, the type staying in the body.
+func epochHeader(h *parsers.Header) bool {
+	return h.Version == 1 && h.AppName == "" && h.Hostname != "" && !h.Time.IsZero()
+}
+
 // detect: a known Meraki type right after the epoch header (split off or
 // still in the body), followed by Meraki's key=value words.
 func detect(body string, h *parsers.Header) int {
 	epoch, _, rest := head(body)
-	fromHeader := epoch == "" && h.Version == 1 && h.AppName == "" && h.Hostname != "" && !h.Time.IsZero()
-	if epoch == "" && !fromHeader {
+	if epoch == "" && !epochHeader(h) {
 		return 0
 	}
 	typ, rest := word(rest)
@@ -340,5 +360,23 @@ func detect(body string, h *parsers.Header) int {
 	case typeOther:
 		return 85
 	}
+	// A type this parser does not know after Meraki's header shape: claimed
+	// weakly (other formats' markers win), then skipped.
+	if isTypeWord(typ) && (epoch != "" || strings.Contains(rest, "=")) {
+		return 45
+	}
 	return 0
+}
+
+// isTypeWord reports a Meraki message type shape: lower case and '_'.
+func isTypeWord(s string) bool {
+	if s == "" || len(s) > 48 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/internal/netproto"
 )
 
 // Name is the registry name of the format.
@@ -83,7 +84,7 @@ func (parser) Parse(body string, m *parsers.Meta, r *parsers.Record) error {
 	if !r.SourceIP.IsValid() || !r.DestinationIP.IsValid() {
 		return fmt.Errorf("%w: unreadable source or destination address", ErrMalformed)
 	}
-	r.NetworkTransport = transport(proto)
+	r.NetworkTransport = netproto.Transport(proto)
 	if (r.NetworkTransport == "tcp" || r.NetworkTransport == "udp") && len(rest) >= 2 {
 		r.SourcePort = parsers.ParsePort(rest[0])
 		r.DestinationPort = parsers.ParsePort(rest[1])
@@ -132,43 +133,6 @@ func split(s string, buf []string) []string {
 	return buf[:n+1]
 }
 
-// transport normalizes filterlog's protocol text (or a bare number).
-func transport(p string) string {
-	switch p {
-	case "tcp", "6":
-		return "tcp"
-	case "udp", "17":
-		return "udp"
-	case "icmp", "1":
-		return "icmp"
-	case "ipv6-icmp", "icmp6", "58":
-		return "ipv6-icmp"
-	case "igmp", "2":
-		return "igmp"
-	case "gre", "47":
-		return "gre"
-	case "esp", "50":
-		return "esp"
-	case "ah", "51":
-		return "ah"
-	case "carp", "vrrp", "112":
-		return "carp"
-	case "sctp", "132":
-		return "sctp"
-	case "pim", "103":
-		return "pim"
-	case "ospf", "89":
-		return "ospf"
-	}
-	// Other protocols keep filterlog's (lower-case IANA) keyword.
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; !(c >= 'a' && c <= 'z' || c == '-' || i > 0 && c >= '0' && c <= '9') {
-			return ""
-		}
-	}
-	return p
-}
-
 func isHex32(s string) bool {
 	if len(s) != 32 {
 		return false
@@ -193,6 +157,9 @@ func short(s string) string {
 // fields' shape (numeric rule, reason word, pf action, direction, version).
 func detect(body string, h *parsers.Header) int {
 	if h.AppName != "" && h.AppName != "filterlog" {
+		if isOwnDaemon(h) {
+			return 40 // the firewall's own housekeeping: claimed, then skipped
+		}
 		return 0
 	}
 	var buf [10]string
@@ -208,6 +175,20 @@ func detect(body string, h *parsers.Header) int {
 		return 95
 	}
 	return 80
+}
+
+// isOwnDaemon tells the pfSense/OPNsense system daemons that share the
+// filterlog stream (OPNsense stamps every RFC 5424 message with
+// [meta sequenceId=...]); generic daemons (sshd, dhcpd) are not claimed.
+func isOwnDaemon(h *parsers.Header) bool {
+	if strings.HasPrefix(h.SD, `[meta sequenceId="`) {
+		return true
+	}
+	switch h.AppName {
+	case "check_reload_status", "php-fpm", "php-cgi", "dpinger", "filterdns", "rc.gateway_alarm", "configd.py", "pfSctl":
+		return true
+	}
+	return false
 }
 
 func isNum(s string) bool {

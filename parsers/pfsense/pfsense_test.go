@@ -136,3 +136,24 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// The firewall's own daemons on the filterlog stream are claimed weakly
+// and skipped; generic daemons are left to others.
+func TestOwnDaemons(t *testing.T) {
+	info, _ := parsers.Lookup(pfsense.Name)
+	for l, claimed := range map[string]bool{
+		`<13>May 20 07:30:15 fw-edge check_reload_status[412]: Syncing firewall`:                                                           true,
+		`<134>1 2026-05-20T07:30:16+00:00 opn-fw.example.com configd.py 221 - [meta sequenceId="4413"] [] Executing action: filter reload`: true,
+		`<30>May 20 07:30:13 dhcpd: DHCPACK on 10.80.1.77 to 00:11:22:33:44:55 (laptop-77) via ix0`:                                        false,
+		`<190>Apr 10 11:13:00 host sshd[2211]: Accepted password for admin from 10.60.1.5 port 55123 ssh2`:                                 false,
+	} {
+		h, body := parsers.SplitHeader(l, time.UTC, parsertest.DefaultNow)
+		s := info.Detect(body, &h)
+		if claimed && (s < 30 || s > 50) || !claimed && s != 0 {
+			t.Errorf("scored %d: %s", s, l)
+		}
+		if _, err := parse(t, l); !errors.Is(err, parsers.ErrSkip) {
+			t.Errorf("%s: %v, want ErrSkip", l, err)
+		}
+	}
+}
