@@ -86,9 +86,10 @@ func New(cfg *config.Config, o Options) (*Collector, error) {
 	return &Collector{cfg: cfg, cfgCur: cfg, opts: o, log: o.Logger, recv: map[string]*receiver{}}, nil
 }
 
-// dataPath resolves a path inside the data dir.
+// dataPath resolves a path inside the data dir, absolute: components such
+// as the file-drop state must not depend on the working directory.
 func (c *Collector) dataPath(parts ...string) string {
-	return filepath.Join(append([]string{c.cfg.Collector.DataDir}, parts...)...)
+	return absPath("", filepath.Join(append([]string{c.cfg.Collector.DataDir}, parts...)...))
 }
 
 // Run starts everything, serves until ctx is cancelled, then shuts down

@@ -166,3 +166,26 @@ func TestRealClientsEndToEnd(t *testing.T) {
 	}
 	in.stop()
 }
+
+// The embedded defaults use a data dir relative to the working directory.
+func TestRelativeDataDir(t *testing.T) {
+	in := newInstance(t, opts{relative: true})
+	in.start()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", in.syslog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "<189>%s\n", fortiLine(1, "alice", "10.0.0.1"))
+	c.Close()
+	in.waitFor("record", 20*time.Second, func() bool {
+		return in.metric("cloudscout_source_records_total") >= 1
+	})
+	in.upload()
+	if recs, _, _ := in.shipped(); len(recs) != 1 {
+		t.Fatalf("%d records shipped", len(recs))
+	}
+	if _, err := os.Stat(filepath.Join(in.dir, "data", "anonymize.key")); err != nil {
+		t.Fatal(err)
+	}
+	in.stop()
+}

@@ -91,6 +91,7 @@ type opts struct {
 	syslog       string // YAML under syslog:
 	tls          bool
 	top          string // extra top-level YAML sections (e.g. ftp:)
+	relative     bool   // data_dir and key relative to the working directory, as in the defaults
 }
 
 func newInstance(t *testing.T, o opts) *instance {
@@ -136,6 +137,9 @@ sources:
     timezone: UTC
     listen: %s
 %s`, dir, in.admin, dir, o.syslog, tlsYAML, o.spool, o.upload, in.outbox, o.top, listen, o.extraSources)
+	if o.relative {
+		cfg = strings.ReplaceAll(cfg, dir+"/data", "./data")
+	}
 	in.cfgPath = filepath.Join(dir, "cloudscout.yaml")
 	if err := os.WriteFile(in.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
