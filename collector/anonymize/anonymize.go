@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -276,8 +277,37 @@ func New(key *Key, p Policy) (*Anonymizer, error) {
 // Policy returns the policy in force.
 func (a *Anonymizer) Policy() Policy { return a.policy }
 
-// cacheMax bounds each worker's memo of recent identifiers.
-const cacheMax = 16384
+// cacheSize is the number of slots of each worker's memo of recent
+// identifiers (a power of two): direct-mapped, so a lookup is one hash and
+// one comparison, and memory per stream stays small (64 KiB per memo).
+const cacheSize = 2048
+
+type cacheEntry struct{ k, v string }
+
+// memo remembers recent results; a colliding identifier replaces the old.
+type memo struct {
+	seed maphash.Seed
+	e    *[cacheSize]cacheEntry // allocated on first use
+}
+
+func (m *memo) get(k string) (string, bool) {
+	if m.e == nil {
+		return "", false
+	}
+	e := &m.e[maphash.String(m.seed, k)&(cacheSize-1)]
+	if e.v != "" && e.k == k {
+		return e.v, true
+	}
+	return "", false
+}
+
+func (m *memo) put(k, v string) {
+	if m.e == nil {
+		m.e = new([cacheSize]cacheEntry)
+	}
+	// Clone: k may be a slice of a whole log line, which must not stay pinned.
+	m.e[maphash.String(m.seed, k)&(cacheSize-1)] = cacheEntry{strings.Clone(k), v}
+}
 
 // Worker pseudonymizes records for one goroutine, reusing its HMAC state
 // and remembering recent identifiers (the same users and hosts repeat).
@@ -285,8 +315,8 @@ type Worker struct {
 	a      *Anonymizer
 	mac    hash.Hash
 	siv    hash.Hash
-	tokens map[string]string // recent token results
-	encs   map[string]string // recent encrypt results
+	tokens memo // recent token results
+	encs   memo // recent encrypt results
 	// raw identifiers replaced in the current record, for the leak scan
 	replaced []replacement
 	buf      []byte
@@ -297,7 +327,7 @@ type replacement struct{ raw, with string }
 // NewWorker returns a Worker; it is not safe for concurrent use.
 func (a *Anonymizer) NewWorker() *Worker {
 	return &Worker{a: a, mac: hmac.New(sha256.New, a.key.token), siv: hmac.New(sha256.New, a.key.sivKey),
-		tokens: map[string]string{}, encs: map[string]string{}}
+		tokens: memo{seed: maphash.MakeSeed()}, encs: memo{seed: maphash.MakeSeed()}}
 }
 
 // Apply pseudonymizes r in place according to the policy, then replaces
@@ -389,29 +419,22 @@ func (w *Worker) addr(i int, a *netip.Addr, tok *string) {
 func (w *Worker) Token(v string) string { return w.token(v) }
 
 func (w *Worker) token(v string) string {
-	if t, ok := w.tokens[v]; ok {
+	if t, ok := w.tokens.get(v); ok {
 		return t
 	}
 	w.mac.Reset()
 	w.mac.Write([]byte(v))
 	w.buf = w.mac.Sum(w.buf[:0])
 	t := "tok:" + base64.RawURLEncoding.EncodeToString(w.buf[:12])
-	remember(w.tokens, v, t)
+	w.tokens.put(v, t)
 	return t
-}
-
-func remember(m map[string]string, k, v string) {
-	if len(m) >= cacheMax {
-		clear(m) // cheaper than LRU bookkeeping; hot identifiers come back at once
-	}
-	m[k] = v
 }
 
 // encrypt is deterministic authenticated encryption in the SIV style: the IV
 // is an HMAC of the plaintext, so equal values give equal ciphertexts and
 // any change is detected on decryption.
 func (w *Worker) encrypt(v string) string {
-	if t, ok := w.encs[v]; ok {
+	if t, ok := w.encs.get(v); ok {
 		return t
 	}
 	w.siv.Reset()
@@ -421,7 +444,7 @@ func (w *Worker) encrypt(v string) string {
 	copy(out, iv)
 	cipher.NewCTR(w.a.block, iv).XORKeyStream(out[aes.BlockSize:], []byte(v))
 	t := "enc:" + base64.RawURLEncoding.EncodeToString(out)
-	remember(w.encs, v, t)
+	w.encs.put(v, t)
 	return t
 }
 
