@@ -39,6 +39,11 @@ fuzz:
 	  done; \
 	done
 
+# Loopback benchmarks of the whole pipeline against rsyslog (about 12 minutes;
+# BENCH_QUICK=1 for about 2). Results in bench/out/ (report.txt, results.json, throughput.svg).
+bench: build
+	$(GO) run ./bench -bin $(BIN) -out bench/out $(if $(BENCH_QUICK),-quick)
+
 # Container image from the host-built binary (no registry needed; see README "Container").
 image: build
 	cp /etc/ssl/certs/ca-certificates.crt "$$($(GO) env GOROOT)/lib/time/zoneinfo.zip" dist/

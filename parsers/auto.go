@@ -82,16 +82,17 @@ func (a *autoParser) Parse(body string, m *Meta, r *Record) error {
 		if len(a.directives) < maxDirectives {
 			a.directives = append(a.directives, body)
 		}
-		if a.hasLast {
+		info, score := Detect(body, &m.Header)
+		if a.hasLast && (score < breakLockScore || info.Name == a.last.Name) {
 			// A header line the current format understands keeps it: a
-			// generic "#Fields" says nothing about the vendor.
+			// generic "#Fields" says nothing about the vendor; a vendor
+			// directive ("#Software: SGOS") does, and switches.
 			err := a.parserFor(a.last).Parse(body, m, r)
 			if err == nil || errors.Is(err, ErrSkip) {
 				a.locked = a.locked || strings.HasPrefix(body, "#Fields")
 				return err
 			}
 		}
-		info, score := Detect(body, &m.Header)
 		if score < minDetectScore {
 			return ErrUnknownFormat
 		}

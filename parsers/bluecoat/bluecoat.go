@@ -30,8 +30,10 @@ func init() {
 }
 
 // Default layouts for streams without #Fields, told apart by their column
-// count: bcreportermain_v1 (SGOS 7, 42 columns) and the older main format
-// (24 columns), in the order ProxySG documents and Elastic's pipelines read.
+// count: bcreportermain_v1 (SGOS 7, 42 columns), the main format of SGOS
+// 6.7+ (24 columns) and the main format of SGOS 5/6 (25 columns, with
+// s-hierarchy before s-supplier-name), in the order ProxySG documents and
+// Elastic's pipelines read.
 var (
 	reporterMainV1 = w3c.MustLayout("date", "time", "time-taken", "c-ip", "cs-username",
 		"cs-auth-group", "s-supplier-name", "s-supplier-ip", "s-supplier-country",
@@ -50,6 +52,11 @@ var (
 		"cs-uri-path", "cs-uri-query", "cs-username", "cs-auth-group", "s-supplier-name",
 		"rs(Content-Type)", "cs(Referer)", "cs(User-Agent)", "sc-filter-result",
 		"cs-categories", "x-virus-id", "s-ip")
+	mainHierarchy = w3c.MustLayout("date", "time", "time-taken", "c-ip", "sc-status", "s-action",
+		"sc-bytes", "cs-bytes", "cs-method", "cs-uri-scheme", "cs-host", "cs-uri-port",
+		"cs-uri-path", "cs-uri-query", "cs-username", "cs-auth-group", "s-hierarchy",
+		"s-supplier-name", "rs(Content-Type)", "cs(Referer)", "cs(User-Agent)",
+		"sc-filter-result", "cs-categories", "x-virus-id", "s-ip")
 )
 
 var errNoEndpoint = errors.New("bluecoat: line names no client and no URL")
@@ -81,9 +88,11 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 			layout = reporterMainV1
 		case mainLayout.Len():
 			layout = mainLayout
+		case mainHierarchy.Len():
+			layout = mainHierarchy
 		default:
-			return fmt.Errorf("bluecoat: %d fields and no #Fields directive (bcreportermain_v1 has %d, main %d)",
-				toks.Len(), reporterMainV1.Len(), mainLayout.Len())
+			return fmt.Errorf("bluecoat: %d fields and no #Fields directive (bcreportermain_v1 has %d, main %d or %d)",
+				toks.Len(), reporterMainV1.Len(), mainLayout.Len(), mainHierarchy.Len())
 		}
 	}
 	row, err := layout.Row(toks)
@@ -104,15 +113,20 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 		r.URLCategory = c
 	}
 	r.NetworkApplication = row.Value(w3c.AppName)
+	if r.NetworkApplication != "" {
+		r.AppCategory = row.Value(w3c.AppGroups)
+	}
 	r.ThreatName = row.Value(w3c.VirusID)
 	return nil
 }
 
 // verdict maps the proxy's decision. sc-filter-result is the policy
-// outcome (OBSERVED and PROXIED pass, DENIED blocks); an exception id means
-// the proxy answered with an exception page (policy_denied,
-// authentication_failed...) instead of the content, and a *_DENIED cache
-// action is a refusal too. event.action keeps the most specific word.
+// outcome (OBSERVED and PROXIED pass, DENIED blocks); a policy exception
+// (policy_denied, authentication_failed, virus_detected...) means the proxy
+// answered with an exception page instead of the content, and a *_DENIED
+// cache action is a refusal too. Exceptions that report a failure to reach
+// the server (DNS, TCP, gateway errors) are no policy decision: the filter
+// result stands for them. event.action keeps the most specific word.
 func verdict(row w3c.Row, r *parsers.Record) {
 	filter := row.Value(w3c.FilterResult)
 	exception := row.Value(w3c.ExceptionID)
@@ -126,15 +140,27 @@ func verdict(row w3c.Row, r *parsers.Record) {
 		r.EventAction = action
 	}
 	switch {
-	case strings.EqualFold(filter, "DENIED"), exception != "", strings.HasSuffix(action, "_DENIED"):
+	case strings.EqualFold(filter, "DENIED"), exception != "" && !errorException(exception), strings.HasSuffix(action, "_DENIED"):
 		r.Verdict = parsers.Denied
 	case strings.EqualFold(filter, "OBSERVED"), strings.EqualFold(filter, "PROXIED"):
 		r.Verdict = parsers.Allowed
-	case !row.L.Has(w3c.FilterResult) && action != "":
+	case !row.L.Has(w3c.FilterResult) && action != "" && exception == "":
 		// Layouts without sc-filter-result: a cache action that is not a
 		// denial means the request was served.
 		r.Verdict = parsers.Allowed
 	}
+}
+
+// errorException reports whether a built-in ProxySG exception id names a
+// failure to fetch the content rather than a policy decision.
+func errorException(id string) bool {
+	switch id {
+	case "dns_unresolved_hostname", "dns_server_failure", "tcp_error", "gateway_error", "gateway_timeout",
+		"internal_error", "invalid_response", "icap_error", "icap_communication_error",
+		"server_request_limit_exceeded", "unsupported_encoding", "transformation_error":
+		return true
+	}
+	return false
 }
 
 // detect claims ProxySG's own markers: the SGOS #Software line, #Fields

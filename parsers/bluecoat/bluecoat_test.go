@@ -222,3 +222,22 @@ func benchStream(b *testing.B, format string) {
 		}
 	}
 }
+
+func TestSGOS6MainAndErrorExceptions(t *testing.T) {
+	// SGOS 5/6 main: 25 columns, s-hierarchy before s-supplier-name.
+	r := mustFeed(t, `2026-03-03 14:22:13 66 10.50.8.17 200 TCP_MISS 5310 488 GET http updates.example.com 80 /v2/m.json - - - DIRECT updates.example.com application/json - "Updater/4.1" OBSERVED "Software Downloads" - 10.50.0.6`)
+	if r.DestinationDomain != "updates.example.com" || r.HTTPContentType != "application/json" || r.UserAgent != "Updater/4.1" || r.Verdict != parsers.Allowed {
+		t.Fatalf("main/25: %q %q %q %v", r.DestinationDomain, r.HTTPContentType, r.UserAgent, r.Verdict)
+	}
+	// A DNS failure is no policy decision: the filter result stands.
+	r = mustFeed(t, v1(map[string]string{"date": "2026-03-03", "time": "14:22:14", "c-ip": "10.0.0.1", "x-exception-id": "dns_unresolved_hostname",
+		"sc-filter-result": "OBSERVED", "cs-host": "nosuch.example.invalid", "s-action": "TCP_ERR_MISS"}))
+	if r.Verdict != parsers.Allowed || r.EventAction != "dns_unresolved_hostname" {
+		t.Fatalf("dns error: %v %q", r.Verdict, r.EventAction)
+	}
+	r = mustFeed(t, v1(map[string]string{"date": "2026-03-03", "time": "14:22:14", "c-ip": "10.0.0.1", "x-exception-id": "policy_denied",
+		"sc-filter-result": "OBSERVED", "cs-host": "x.example.com", "x-bluecoat-application-name": "Example", "x-bluecoat-application-groups": `"Cloud Storage"`}))
+	if r.Verdict != parsers.Denied || r.AppCategory != "Cloud Storage" {
+		t.Fatalf("policy exception: %v app category %q", r.Verdict, r.AppCategory)
+	}
+}

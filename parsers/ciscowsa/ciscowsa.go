@@ -122,7 +122,50 @@ func (p *parser) parseNative(body string, r *parsers.Record) error {
 	hierarchy(r, t[fHierarchy])
 	r.HTTPContentType = parsers.Clean(t[fMime])
 	decide(r, code, t[fACL])
+	// After the ACL tag: the <...> scanning verdicts, then the suspect user
+	// agent (quoted, "-" unless the proxy found it suspect).
+	block, rest, err := nextField(rest)
+	if err != nil || !strings.HasPrefix(block, "<") {
+		return nil // older or custom layouts end here
+	}
+	verdictBlock(r, block)
+	if ua, _, err := nextField(rest); err == nil {
+		r.UserAgent = parsers.Clean(ua)
+	}
 	return nil
+}
+
+// verdictBlock reads the application that the AVC engine identified from
+// the scanning verdict block: its 24th member is the application name, the
+// 25th the application type ("Unknown" when AVC named none).
+func verdictBlock(r *parsers.Record, block string) {
+	s := strings.TrimSuffix(strings.TrimPrefix(block, "<"), ">")
+	var app, appType string
+	for i := 1; i <= 25 && s != ""; i++ {
+		var member string
+		if s[0] == '"' {
+			end := strings.IndexByte(s[1:], '"')
+			if end < 0 {
+				return
+			}
+			member, s = s[1:end+1], s[end+2:]
+		} else if c := strings.IndexByte(s, ','); c >= 0 {
+			member, s = s[:c], s[c:]
+		} else {
+			member, s = s, ""
+		}
+		s = strings.TrimPrefix(s, ",")
+		switch i {
+		case 24:
+			app = member
+		case 25:
+			appType = member
+		}
+	}
+	if app = parsers.Clean(app); app != "" {
+		r.NetworkApplication = app
+		r.AppCategory = parsers.Clean(appType)
+	}
 }
 
 // nextField returns the next space-separated field: a plain token, a
@@ -202,15 +245,26 @@ func hierarchy(r *parsers.Record, h string) {
 
 // decide maps the ACL decision tag (the policy outcome, before the first
 // '-'; the policy group names follow) and the result code to the verdict.
+// BLOCK_*, DROP_* and NO_PASSWORD (failed authentication) refuse the
+// request; REDIRECT_* answers with another URL instead of the content; a
+// WARN_* tag records the warning page served instead of the content
+// (denied, as the other vendors' warning-page records are: the request the
+// user makes after acknowledging it is logged on its own). ALLOW_*,
+// DEFAULT_CASE, PASSTHRU_*, MONITOR_* and DECRYPT_* let it through. OTHER
+// and NONE carry no decision; the result code (TCP_DENIED) decides then.
 func decide(r *parsers.Record, code, acl string) {
 	decision, _, _ := strings.Cut(acl, "-")
 	decision = parsers.Clean(decision)
+	if decision == "OTHER" || decision == "NONE" {
+		decision = ""
+	}
 	r.EventAction = decision
 	if r.EventAction == "" {
 		r.EventAction = parsers.Clean(code)
 	}
 	switch {
-	case strings.Contains(code, "DENIED"), strings.HasPrefix(decision, "BLOCK_"):
+	case strings.Contains(code, "DENIED"), strings.HasPrefix(decision, "BLOCK_"), strings.HasPrefix(decision, "DROP_"),
+		strings.HasPrefix(decision, "NO_PASSWORD"), strings.HasPrefix(decision, "REDIRECT_"), strings.HasPrefix(decision, "WARN_"):
 		r.Verdict = parsers.Denied
 	case strings.HasPrefix(decision, "ALLOW_"), strings.HasPrefix(decision, "DEFAULT_CASE"),
 		strings.HasPrefix(decision, "PASSTHRU_"), strings.HasPrefix(decision, "MONITOR_"),
@@ -233,6 +287,24 @@ func (p *parser) parseW3C(body string, m *parsers.Meta, r *parsers.Record) error
 	}
 	if err := w3c.Map(row, &p.s, w3c.Proxy, m, r); err != nil {
 		return fmt.Errorf("cisco-wsa: %w", err)
+	}
+	// On the WSA, s-computername (%N) names the destination server and
+	// s-ip (%k) / s-port (%p) are the server's address and port: unlike
+	// IIS, none of them describes the appliance itself.
+	if row.L.Has(w3c.SComputerName) {
+		if h := r.ObserverHostname; h != "" && r.DestinationDomain == "" && !w3c.HostIP(h).IsValid() {
+			r.DestinationDomain = h
+		}
+		r.ObserverHostname = ""
+	}
+	if a := w3c.HostIP(row.Value(w3c.SIP)); a.IsValid() && !r.DestinationIP.IsValid() {
+		r.DestinationIP = a
+	}
+	if p := parsers.ParsePort(row.Get(w3c.SPort)); p.Set && !r.DestinationPort.Set {
+		r.DestinationPort = p
+	}
+	if r.UserAgent == "" {
+		r.UserAgent = row.Value(w3c.SuspectUA)
 	}
 	if !r.SourceIP.IsValid() && r.URLOriginal == "" {
 		return errors.New("cisco-wsa: line names no client and no URL")

@@ -236,3 +236,31 @@ func benchStream(b *testing.B, format string) {
 		}
 	}
 }
+
+// On the WSA, s-ip, s-port and s-computername describe the server the
+// proxy contacted, not the appliance.
+func TestW3CServerFields(t *testing.T) {
+	r := mustFeed(t, "#Fields: timestamp c-ip x-resultcode-httpstatus cs-url x-acltag s-ip s-port s-computername",
+		`1771233600.115 10.70.2.10 TCP_MISS/200 https://mail.example.org/inbox DEFAULT_CASE_12-P-ID-NONE 203.0.113.25 443 "mail.example.org"`)
+	if r.DestinationIP.String() != "203.0.113.25" || r.DestinationPort != parsers.N(443) || r.DestinationDomain != "mail.example.org" || r.ObserverHostname != "" {
+		t.Fatalf("destination %v:%v %q observer %q", r.DestinationIP, r.DestinationPort, r.DestinationDomain, r.ObserverHostname)
+	}
+}
+
+func TestNativeVerdictBlockAndTags(t *testing.T) {
+	r := mustFeed(t, `1771233170.412 215 10.70.1.14 TCP_MISS/200 48211 GET https://docs.example.com/ - DIRECT/docs.example.com text/html DEFAULT_CASE_12-P-ID-NONE <"IW_comp",6.2,0,"-",0,0,0,1,"-",-,-,-,"-",1,-,"-","-",-,-,"IW_comp",-,"-","-","Example Docs","Collaboration","Viewing","-",1.0,0> "Wget/1.24.5"`)
+	if r.NetworkApplication != "Example Docs" || r.AppCategory != "Collaboration" || r.UserAgent != "Wget/1.24.5" {
+		t.Fatalf("app %q/%q ua %q", r.NetworkApplication, r.AppCategory, r.UserAgent)
+	}
+	for tag, want := range map[string]parsers.Verdict{"DROP_ADMIN_12": parsers.Denied, "NO_PASSWORD": parsers.Denied,
+		"REDIRECT_CUSTOMCAT_11": parsers.Denied, "DECRYPT_WEBCAT_7": parsers.Allowed} {
+		r := mustFeed(t, `1771233170.412 1 10.70.1.14 TCP_MISS/200 1 GET http://x.example.com/ - DIRECT/x.example.com - `+tag+`-P-ID-NONE <-> -`)
+		if r.Verdict != want {
+			t.Errorf("%s: verdict %v", tag, r.Verdict)
+		}
+	}
+	r = mustFeed(t, `1771233173.000 1 10.70.1.16 TCP_DENIED/407 1721 GET http://x.example.com/ - NONE/- text/html OTHER-NONE-NONE <-> -`)
+	if r.EventAction != "TCP_DENIED" || r.Verdict != parsers.Denied {
+		t.Fatalf("OTHER tag: %q %v", r.EventAction, r.Verdict)
+	}
+}

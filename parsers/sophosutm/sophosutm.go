@@ -133,8 +133,9 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	return nil
 }
 
-// packetFilter maps ulogd records: drop and reject deny, accept allows;
-// other actions (a logged DNS request) decide nothing.
+// packetFilter maps ulogd records: drop and reject deny; accept allows, and
+// so does "DNS request", which the packet filter logs for DNS queries it
+// lets through when DNS request logging is on.
 func packetFilter(f *fields, r *parsers.Record) error {
 	r.Category = "network"
 	r.SourceIP = parsers.ParseIP(f.srcIP)
@@ -150,15 +151,19 @@ func packetFilter(f *fields, r *parsers.Record) error {
 	switch {
 	case eqAny(f.action, "drop", "reject"):
 		r.Verdict = parsers.Denied
-	case eqAny(f.action, "accept", "pass"):
+	case eqAny(f.action, "accept", "pass", "DNS request"):
 		r.Verdict = parsers.Allowed
 	}
 	return nil
 }
 
-// web maps httpproxy access records: pass allows, block denies; warn (a
-// warning page the user may click through) decides nothing yet. size is
-// what the proxy delivered to the client.
+// web maps httpproxy access records: pass allows, block denies. warn
+// records the warning page the proxy served instead of the site: the
+// request did not reach it, and if the user proceeds the proxy logs a
+// "warned and proceeded" notice and then the requests themselves as pass.
+// So warn counts as denied, as Zscaler's Caution and Sophos Firewall's
+// Warned records do; event.action keeps the word. size is what the proxy
+// delivered to the client.
 func web(f *fields, r *parsers.Record) error {
 	r.Category = "web"
 	r.SourceIP = parsers.ParseIP(f.srcIP)
@@ -170,7 +175,7 @@ func web(f *fields, r *parsers.Record) error {
 	switch {
 	case strings.EqualFold(f.action, "pass"):
 		r.Verdict = parsers.Allowed
-	case strings.EqualFold(f.action, "block"):
+	case strings.EqualFold(f.action, "block"), strings.EqualFold(f.action, "warn"):
 		r.Verdict = parsers.Denied
 	}
 	r.HTTPMethod = parsers.Clean(f.method)
@@ -195,13 +200,48 @@ func web(f *fields, r *parsers.Record) error {
 	}
 	r.HTTPReferrer = parsers.Clean(f.referer)
 	r.UserAgent = parsers.Clean(f.ua)
-	r.URLCategory = parsers.Clean(f.categoryName)
+	r.URLCategory = uniqueList(parsers.Clean(f.categoryName))
 	r.NetworkApplication = parsers.Clean(f.application)
 	r.HTTPContentType = parsers.Clean(f.contentType)
 	if !r.SourceIP.IsValid() && r.URLOriginal == "" {
 		return fmt.Errorf("sophos-utm: web record %s without client or URL", f.id)
 	}
 	return nil
+}
+
+// uniqueList drops repeats from a comma-separated list: the proxy logs one
+// category name per categorization source ("Business,Business,Business").
+func uniqueList(s string) string {
+	first, rest, ok := strings.Cut(s, ",")
+	if !ok {
+		return s
+	}
+	for rest != "" {
+		var v string
+		v, rest, _ = strings.Cut(rest, ",")
+		if v != first {
+			return dedupe(s)
+		}
+	}
+	return first
+}
+
+// dedupe is uniqueList for lists of several distinct values.
+func dedupe(s string) string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		dup := false
+		for _, o := range out {
+			if o == v {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // eqAny reports whether s equals one of words, ASCII case-insensitively,

@@ -58,7 +58,7 @@ func TestWeb(t *testing.T) {
 	if got := r.Timestamp.Format(time.RFC3339); got != "2026-01-15T10:00:00Z" || r.ObserverHostname != "utm-hq" {
 		t.Fatalf("time %s host %q", got, r.ObserverHostname)
 	}
-	cases := map[string]parsers.Verdict{"block": parsers.Denied, "warn": parsers.VerdictUnknown}
+	cases := map[string]parsers.Verdict{"block": parsers.Denied, "warn": parsers.Denied}
 	for action, want := range cases {
 		r := mustParse(t, httpHead+`action="`+action+`" method="GET" srcip="10.0.0.1" url="http://x.example.com/" user="CORP\mlee" ad_domain="OTHER"`)
 		if r.Verdict != want || r.UserName != "mlee" || r.UserDomain != "CORP" {
@@ -69,7 +69,7 @@ func TestWeb(t *testing.T) {
 
 func TestPacketFilter(t *testing.T) {
 	const head = `<30>2026:01:15-10:00:06 utm-hq ulogd[12511]: id="2001" severity="info" sys="SecureNet" sub="packetfilter" name="x" `
-	cases := map[string]parsers.Verdict{"drop": parsers.Denied, "reject": parsers.Denied, "accept": parsers.Allowed, "DNS request": parsers.VerdictUnknown}
+	cases := map[string]parsers.Verdict{"drop": parsers.Denied, "reject": parsers.Denied, "accept": parsers.Allowed, "DNS request": parsers.Allowed}
 	for action, want := range cases {
 		r := mustParse(t, head+`action="`+action+`" fwrule="60001" srcmac="00:11:22:33:44:55" srcip="2001:db8::1" dstip="2001:db8::2" proto="6" length="60" srcport="51234" dstport="443"`)
 		if r.Verdict != want || r.EventAction != action || r.Category != "network" {
@@ -147,5 +147,16 @@ func TestDetect(t *testing.T) {
 	body := `id="0001" severity="info" sys="SecureWeb" sub="http" name="http access" action="pass" method="GET" srcip="10.0.0.1"`
 	if n := testing.AllocsPerRun(100, func() { detect(body, &h) }); n != 0 {
 		t.Fatalf("detect allocates %v times", n)
+	}
+}
+
+func TestCategoryRepeats(t *testing.T) {
+	r := mustParse(t, `<30>2026:01:15-10:00:02 utm-hq httpproxy[6267]: id="0064" severity="info" sys="SecureWeb" sub="http" name="web request blocked" action="block" method="GET" srcip="10.0.0.1" url="http://x.example.com/" categoryname="Business,Business,Business"`)
+	if r.URLCategory != "Business" {
+		t.Fatalf("repeated category: %q", r.URLCategory)
+	}
+	r = mustParse(t, `<30>2026:01:15-10:00:02 utm-hq httpproxy[6267]: id="0001" severity="info" sys="SecureWeb" sub="http" name="http access" action="pass" method="GET" srcip="10.0.0.1" url="http://x.example.com/" categoryname="News,Business,News"`)
+	if r.URLCategory != "News,Business" {
+		t.Fatalf("mixed categories: %q", r.URLCategory)
 	}
 }

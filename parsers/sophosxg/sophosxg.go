@@ -52,7 +52,7 @@ type fields struct {
 	natDstIP, natDstPort, srcMAC          string
 	duration, url, domain, contentType    string
 	category, httpStatus, userAgent       string
-	referer, ruleName                     string
+	referer, ruleName, action             string
 	n                                     int
 }
 
@@ -77,9 +77,21 @@ func (f *fields) set(k, v string) bool {
 		f.status = v
 	case "device_id", "device_serial_id":
 		f.serial = v
-	case "user_name":
-		f.user = v
-	case "application", "app_name":
+	case "user_name", "user":
+		if f.user == "" {
+			f.user = v
+		}
+	case "action":
+		f.action = v
+	case "website":
+		if f.domain == "" {
+			f.domain = v
+		}
+	case "site_category":
+		if f.category == "" {
+			f.category = v
+		}
+	case "application", "app_name", "application_name":
 		f.app = v
 	case "application_category", "app_category":
 		f.appCat = v
@@ -199,6 +211,14 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	}
 	r.RuleName = parsers.Clean(f.ruleName)
 	setWeb(&f, r)
+	if f.component == "Application" {
+		// Application filter logs: "category" is the application's
+		// category, not a URL category.
+		r.URLCategory = ""
+		if r.AppCategory == "" && r.NetworkApplication != "" {
+			r.AppCategory = parsers.Clean(f.category)
+		}
+	}
 	verdict(&f, r)
 	if !r.SourceIP.IsValid() && !r.DestinationIP.IsValid() && r.URLOriginal == "" {
 		return fmt.Errorf("%w: sophos-xg %s log without addresses", parsers.ErrSkip, f.component)
@@ -229,18 +249,25 @@ func setWeb(f *fields, r *parsers.Record) {
 	r.URLCategory = parsers.Clean(strings.TrimSpace(f.category))
 }
 
-// verdict: log_subtype names the outcome (Allowed, Denied; content
-// filtering also Warned, which decides nothing yet); status repeats it for
-// firewall logs (Allow, Deny).
+// verdict: log_subtype names the outcome (Allowed, Denied); status repeats
+// it for firewall logs (Allow, Deny). Web Content Policy alerts carry the
+// decision in action (Allow, Deny). A content filtering "Warned" record is
+// the warning page SFOS served instead of the site: the request did not
+// reach it, and when the user proceeds SFOS logs the requests that follow
+// as Allowed. So Warned counts as denied, as Zscaler's Caution and Sophos
+// UTM's warn records do, and event.action keeps the word.
 func verdict(f *fields, r *parsers.Record) {
 	r.EventAction = parsers.Clean(f.subtype)
+	if a := parsers.Clean(f.action); a != "" && f.component == "Web Content Policy" {
+		r.EventAction = a
+	}
 	if r.EventAction == "" {
 		r.EventAction = parsers.Clean(f.status)
 	}
 	switch {
 	case eqAny(r.EventAction, "Allowed", "Allow", "Allow Session"):
 		r.Verdict = parsers.Allowed
-	case eqAny(r.EventAction, "Denied", "Deny", "Deny Session", "Drop", "Dropped", "Blocked"):
+	case eqAny(r.EventAction, "Denied", "Deny", "Deny Session", "Drop", "Dropped", "Blocked", "Warned", "Warn"):
 		r.Verdict = parsers.Denied
 	}
 }
@@ -251,12 +278,19 @@ func verdict(f *fields, r *parsers.Record) {
 // and unknown ones leave the source's configured zone.
 func setTime(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	if ts := parsers.Clean(f.timestamp); ts != "" {
+		// 19.5+ writes ISO 8601; before it some Event logs carry a Unix
+		// timestamp= next to date= and time=.
 		t, ok := parsers.ParseTime(ts, m.Location)
 		if !ok {
+			t, ok = parsers.ParseEpoch(ts)
+		}
+		if ok {
+			r.Timestamp = t
+			return nil
+		}
+		if f.date == "" || f.clock == "" {
 			return fmt.Errorf("sophos-xg: bad timestamp %q", ts)
 		}
-		r.Timestamp = t
-		return nil
 	}
 	if f.date == "" || f.clock == "" {
 		return nil

@@ -109,7 +109,7 @@ func TestContentFiltering(t *testing.T) {
 		t.Fatalf("application: category %q verdict %v app %q", r.Category, r.Verdict, r.NetworkApplication)
 	}
 	r = mustParse(t, `device="SFW" date=2026-01-15 time=10:00:03 timezone="UTC" log_type="Content Filtering" log_component="HTTP" log_subtype="Warned" url="http://x.example.com/" src_ip=10.0.0.2`)
-	if r.Verdict != parsers.VerdictUnknown || r.EventAction != "Warned" {
+	if r.Verdict != parsers.Denied || r.EventAction != "Warned" {
 		t.Fatalf("warned: %v %q", r.Verdict, r.EventAction)
 	}
 }
@@ -159,5 +159,21 @@ func TestDetect(t *testing.T) {
 	body := old + `log_subtype="Allowed" src_ip=10.0.0.1`
 	if n := testing.AllocsPerRun(100, func() { detect(body, &h) }); n != 0 {
 		t.Fatalf("detect allocates %v times", n)
+	}
+}
+
+func TestApplicationAndContentPolicy(t *testing.T) {
+	r := mustParse(t, `device="SFW" date=2026-02-16 time=10:05:06 timezone="UTC" log_id=054402617051 log_type="Content Filtering" log_component="Application" log_subtype="Denied" category="P2P" application_name="BitTorrent" application_risk=5 application_category="P2P" src_ip=10.80.1.16 dst_ip=203.0.113.160 protocol="UDP" src_port=51413 dst_port=6881`)
+	if r.NetworkApplication != "BitTorrent" || r.AppCategory != "P2P" || r.AppRisk != "5" || r.URLCategory != "" || r.Category != "network" {
+		t.Fatalf("app %q/%q/%q url category %q category %q", r.NetworkApplication, r.AppCategory, r.AppRisk, r.URLCategory, r.Category)
+	}
+	r = mustParse(t, `device="SFW" date=2026-02-16 time=10:05:13 timezone="UTC" log_type="Content Filtering" log_component="Web Content Policy" log_subtype="Alert" user="kmueller" src_ip=10.80.1.18 site_category=Finance website="bank.example.com" action="Deny"`)
+	if r.Verdict != parsers.Denied || r.EventAction != "Deny" || r.UserName != "kmueller" || r.DestinationDomain != "bank.example.com" || r.URLCategory != "Finance" {
+		t.Fatalf("web content policy: %v %q user %q domain %q category %q", r.Verdict, r.EventAction, r.UserName, r.DestinationDomain, r.URLCategory)
+	}
+	// A Unix timestamp= next to date= and time= (older releases).
+	r = mustParse(t, `device="SFW" date=2026-02-16 time=10:05:14 timezone="UTC" log_type="Firewall" log_component="Firewall Rule" log_subtype="Allowed" src_ip=10.0.0.1 dst_ip=203.0.113.1 timestamp=1771236314`)
+	if got := r.Timestamp.UTC().Format(time.RFC3339); got != "2026-02-16T10:05:14Z" {
+		t.Fatalf("epoch timestamp: %s", got)
 	}
 }

@@ -55,6 +55,7 @@ const (
 	SupplierIP             // s-supplier-ip (ProxySG)
 	Hierarchy              // s-hierarchy (ProxySG)
 	AppName                // x-bluecoat-application-name (ProxySG)
+	AppGroups              // x-bluecoat-application-groups (ProxySG)
 	ResultCodeStatus       // x-resultcode-httpstatus (Cisco WSA, "TCP_MISS/200")
 	HierarchyOrigin        // x-hierarchy-origin (Cisco WSA, "DIRECT/host")
 	ACLTag                 // x-acltag (Cisco WSA)
@@ -62,6 +63,8 @@ const (
 	WebCatFull             // x-webcat-code-full (Cisco WSA)
 	WebCatAbbr             // x-webcat-code-abbr (Cisco WSA)
 	SHostname              // s-hostname (Cisco WSA: the server contacted)
+	SuspectUA              // x-suspect-user-agent (Cisco WSA)
+	Bytes                  // bytes (W3C draft, Cisco WSA: request + response)
 
 	numFields
 )
@@ -104,7 +107,7 @@ func FieldID(name string) Field {
 		return Username
 	case "cs-auth-group":
 		return AuthGroup
-	case "cs-method":
+	case "cs-method", "s-operation": // s-operation: Microsoft TMG/ISA web proxy
 		return Method
 	case "cs-uri":
 		return URI
@@ -128,7 +131,7 @@ func FieldID(name string) Field {
 		return SCBytes
 	case "cs-bytes":
 		return CSBytes
-	case "cs(user-agent)":
+	case "cs(user-agent)", "c-agent": // c-agent: Microsoft TMG/ISA web proxy
 		return UserAgent
 	case "cs(referer)":
 		return Referer
@@ -152,6 +155,8 @@ func FieldID(name string) Field {
 		return Hierarchy
 	case "x-bluecoat-application-name":
 		return AppName
+	case "x-bluecoat-application-groups":
+		return AppGroups
 	case "x-resultcode-httpstatus":
 		return ResultCodeStatus
 	case "x-hierarchy-origin":
@@ -166,6 +171,10 @@ func FieldID(name string) Field {
 		return WebCatAbbr
 	case "s-hostname":
 		return SHostname
+	case "x-suspect-user-agent":
+		return SuspectUA
+	case "bytes":
+		return Bytes
 	}
 	return Unknown
 }
@@ -236,19 +245,21 @@ func (l *Layout) Row(tokens Tokens) (Row, error) {
 }
 
 // Get returns the raw value of f, or "" when the layout has no such column.
-func (r Row) Get(f Field) string {
+// Row checked the column count against the layout, so every column the
+// layout names exists.
+func (r *Row) Get(f Field) string {
 	if f >= numFields || r.L == nil {
 		return ""
 	}
 	p := int(r.L.pos[f])
-	if p == 0 || p > r.T.Len() {
+	if p == 0 {
 		return ""
 	}
-	return r.T.At(p - 1)
+	return r.T.at(p - 1)
 }
 
 // Value returns the value of f with empty markers ("-", "None"...) as "".
-func (r Row) Value(f Field) string {
+func (r *Row) Value(f Field) string {
 	v := r.Get(f)
 	if v == "-" || v == "" {
 		return ""

@@ -39,7 +39,10 @@ func (t Tokens) Len() int {
 }
 
 // At returns field i. Only a quoted value holding doubled quotes allocates.
-func (t Tokens) At(i int) string {
+func (t Tokens) At(i int) string { return t.at(i) }
+
+// at is At without copying the Tokens, small enough to inline.
+func (t *Tokens) at(i int) string {
 	if t.lead != "" {
 		if i == 0 {
 			return t.lead
@@ -47,12 +50,14 @@ func (t Tokens) At(i int) string {
 		i--
 	}
 	s := t.sp[i]
-	v := t.line[s.start:s.end]
 	if s.esc {
-		v = strings.ReplaceAll(v, `""`, `"`)
+		return unquote(t.line[s.start:s.end])
 	}
-	return v
+	return t.line[s.start:s.end]
 }
+
+// unquote undoes the doubled quotes of a quoted value.
+func unquote(v string) string { return strings.ReplaceAll(v, `""`, `"`) }
 
 // Split returns the fields of one W3C data line, appended to dst[:0]; the
 // parsers use Stream.Tokens, which does not allocate. Fields are separated

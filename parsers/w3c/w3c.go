@@ -86,12 +86,33 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	if !r.SourceIP.IsValid() && r.URLOriginal == "" && r.DestinationDomain == "" {
 		return errNoEndpoint
 	}
+	r.UserAgent = plusToSpace(r.UserAgent)
 	r.ObserverVendor = vendor
 	r.ObserverProduct = product
 	if strings.Contains(p.s.Software, "Internet Information Services") {
 		r.ObserverVendor, r.ObserverProduct = "Microsoft", "IIS"
 	}
 	return nil
+}
+
+// plusToSpace undoes the IIS encoding of spaces in cs(User-Agent): IIS
+// writes "Mozilla/5.0+(Windows+NT+10.0)" for "Mozilla/5.0 (Windows NT 10.0)"
+// so the field needs no quotes. A value that has spaces was written by
+// another W3C writer that quotes instead, and is kept as logged.
+func plusToSpace(ua string) string {
+	if strings.IndexByte(ua, '+') < 0 || strings.IndexByte(ua, ' ') >= 0 {
+		return ua
+	}
+	var b strings.Builder
+	b.Grow(len(ua))
+	for i := 0; i < len(ua); i++ {
+		if c := ua[i]; c == '+' {
+			b.WriteByte(' ')
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // detect: the IIS #Software line is this format's own marker; a #Fields

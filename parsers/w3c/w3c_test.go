@@ -274,3 +274,24 @@ func benchStream(b *testing.B, format string) {
 		}
 	}
 }
+
+func TestIISUserAgentPlus(t *testing.T) {
+	r := mustFeed(t, `2026-01-15 10:00:01 192.0.2.10 GET /a - 443 - 10.1.2.3 Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64) - 200 0 0 15`)
+	if r.UserAgent != "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" {
+		t.Fatalf("ua %q", r.UserAgent)
+	}
+	r = mustFeed(t, "#Fields: date time c-ip cs-uri cs(User-Agent)", `2026-01-15 10:00:01 10.1.2.3 /a "Agent a+b (x)"`)
+	if r.UserAgent != "Agent a+b (x)" {
+		t.Fatalf("quoted ua with spaces changed: %q", r.UserAgent)
+	}
+}
+
+// The hand-written IPv4 reader must agree with the general parser.
+func TestIPv4FastPath(t *testing.T) {
+	for _, s := range []string{"10.1.2.3", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
+		"1..2.3", "1.2.3.", ".1.2.3", "192.0.2.010", "0.0.0.1", "10.0.0.1x", "1.2.3.4%eth0"} {
+		if got, want := HostIP(s), parsers.ParseIP(s); got != want {
+			t.Errorf("%q: fast %v, general %v", s, got, want)
+		}
+	}
+}

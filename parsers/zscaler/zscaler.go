@@ -75,10 +75,16 @@ type fields struct {
 	action, appname, appclass, reqsize, respsize   string
 	urlcat, threatname, cip, sip, reqmethod, resp  string
 	ua, referer, rulelabel, contenttype, devicehos string
+	totalsize, cintip, cport, sport                string
 	n                                              int // fields seen
 }
 
-// set stores one NSS field; unknown names are ignored.
+// set stores one NSS field; unknown names are ignored. Besides the NSS
+// field names themselves, the keys of the JSON/name=value templates that
+// Zscaler publishes for SIEMs are recognized: the Splunk/Datadog/Sumo Logic
+// template ("datetime", "ClientIP", "serverip", "requestsize", "refererURL",
+// "transactionsize"...) and the Elastic one ("cltip", "cltintip",
+// "cltsourceport", "refererurl", "urlsubcat"...).
 func (f *fields) set(k, v string) {
 	f.n++
 	switch k {
@@ -106,12 +112,20 @@ func (f *fields) set(k, v string) {
 		f.reqsize = v
 	case "respsize", "responsesize":
 		f.respsize = v
-	case "urlcat", "urlcategory":
+	case "totalsize", "transactionsize":
+		f.totalsize = v
+	case "urlcat", "urlcategory", "urlsubcat":
 		f.urlcat = v
 	case "threatname":
 		f.threatname = v
-	case "cip", "clientip":
+	case "cip", "clientip", "ClientIP", "cltip":
 		f.cip = v
+	case "cintip", "clientpublicIP", "cltintip":
+		f.cintip = v
+	case "clt_sport", "cltsourceport":
+		f.cport = v
+	case "srv_dport":
+		f.sport = v
 	case "sip", "serverip":
 		f.sip = v
 	case "reqmethod", "requestmethod":
@@ -120,9 +134,9 @@ func (f *fields) set(k, v string) {
 		f.resp = v
 	case "ua", "eua", "useragent":
 		f.ua = v
-	case "ereferer", "referer":
+	case "ereferer", "referer", "refererURL", "refererurl":
 		f.referer = v
-	case "rulelabel":
+	case "rulelabel", "erulelabel":
 		f.rulelabel = v
 	case "contenttype":
 		f.contenttype = v
@@ -260,13 +274,23 @@ func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
 			return fmt.Errorf("zscaler: bad client address %q", v)
 		}
 	}
+	r.SourcePort = parsers.ParsePort(f.cport)
+	// cintip is the client's public (NATed) address; NSS repeats cip there
+	// when it saw no internal address, which is no translation.
+	if a := parsers.ParseIP(f.cintip); a.IsValid() && a != r.SourceIP {
+		r.SourceNATIP = a
+	}
 	r.DestinationIP = parsers.ParseIP(f.sip)
 	setProto(r, f.proto)
 	setURL(r, f.url, f.host, f.proto)
+	if p := parsers.ParsePort(f.sport); p.Set {
+		r.DestinationPort = p
+	}
 	setAction(r, f.action)
 	setApp(r, f.appname, f.appclass)
 	r.SourceBytes = parsers.ParseNum(f.reqsize)
 	r.DestinationBytes = parsers.ParseNum(f.respsize)
+	r.NetworkBytes = parsers.ParseNum(f.totalsize)
 	r.URLCategory = parsers.Clean(f.urlcat)
 	r.ThreatName = parsers.Clean(f.threatname)
 	r.HTTPMethod = parsers.Clean(f.reqmethod)
@@ -308,10 +332,47 @@ func (p *parser) setTime(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	}
 	t, ok := parseNSSTime(v, loc)
 	if !ok {
+		// The SIEM templates Zscaler publishes build "datetime" from
+		// %d{yy}-%02d{mth}-%02d{dd} %02d{hh}:%02d{mm}:%02d{ss}.
+		t, ok = parseDateTime(v, loc)
+	}
+	if !ok {
 		return fmt.Errorf("zscaler: bad time %q", v)
 	}
 	r.Timestamp = t
 	return nil
+}
+
+// parseDateTime parses "2006-01-02 15:04:05" (a two-digit year counts
+// from 2000) in loc.
+func parseDateTime(s string, loc *time.Location) (time.Time, bool) {
+	d, c, ok := strings.Cut(s, " ")
+	if !ok || len(c) != 8 || c[2] != ':' || c[5] != ':' {
+		return time.Time{}, false
+	}
+	ys, rest, ok1 := strings.Cut(d, "-")
+	ms, ds, ok2 := strings.Cut(rest, "-")
+	y, ok3 := num(ys)
+	mo, ok4 := num(ms)
+	day, ok5 := num(ds)
+	hh, ok6 := num(c[0:2])
+	mm, ok7 := num(c[3:5])
+	ss, ok8 := num(c[6:8])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 || !ok8 || mo < 1 || mo > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+		return time.Time{}, false
+	}
+	switch len(ys) {
+	case 2:
+		y += 2000
+	case 4:
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), day, hh, mm, ss, 0, loc)
+	if t.Day() != day {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
@@ -438,16 +499,21 @@ func setURL(r *parsers.Record, u, host, proto string) {
 	r.DestinationPort = r.URLPort
 }
 
-// setAction: Allowed and Blocked are the policy outcome; Caution (a
-// warning page the user may click through) decides nothing yet; Isolated
-// means the page was rendered in browser isolation, so the user reached it.
+// setAction: Allowed and Blocked are the policy outcome; Isolated means
+// the page was rendered in browser isolation, so the user reached it.
+// Caution records the transaction on which ZIA served its caution page
+// instead of the content: the request did not reach the site, and if the
+// user acknowledges the page, ZIA logs the requests that then go through
+// as Allowed. So a Caution record counts as denied, like the Sophos
+// Firewall "Warned" and Sophos UTM "warn" warning-page records, while the
+// vendor word stays in event.action to tell it from a hard block.
 func setAction(r *parsers.Record, a string) {
 	a = parsers.Clean(a)
 	r.EventAction = a
 	switch {
 	case eqAny(a, "Allowed", "Allow", "Isolated", "Isolate"):
 		r.Verdict = parsers.Allowed
-	case eqAny(a, "Blocked", "Block"):
+	case eqAny(a, "Blocked", "Block", "Caution", "Cautioned"):
 		r.Verdict = parsers.Denied
 	}
 }
@@ -559,7 +625,8 @@ func detect(body string, _ *parsers.Header) int {
 		if strings.Contains(body, `"zscalernss-web"`) {
 			return 95
 		}
-		if strings.Contains(body, `"reqsize"`) && strings.Contains(body, `"respsize"`) && strings.Contains(body, `"cip"`) {
+		if strings.Contains(body, `"reqsize"`) && strings.Contains(body, `"respsize"`) && strings.Contains(body, `"cip"`) ||
+			strings.Contains(body, `"requestsize"`) && strings.Contains(body, `"responsesize"`) && strings.Contains(body, `"ClientIP"`) {
 			return 85
 		}
 		return 0
@@ -570,7 +637,8 @@ func detect(body string, _ *parsers.Header) int {
 		}
 		return 0
 	}
-	if parsers.HasKVKeys(body, "reqsize", "respsize") && (parsers.HasKVKeys(body, "cip") || parsers.HasKVKeys(body, "eurl")) {
+	if parsers.HasKVKeys(body, "reqsize", "respsize") && (parsers.HasKVKeys(body, "cip") || parsers.HasKVKeys(body, "eurl")) ||
+		parsers.HasKVKeys(body, "requestsize", "responsesize", "ClientIP") {
 		return 85
 	}
 	return 0

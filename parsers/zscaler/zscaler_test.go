@@ -80,7 +80,7 @@ func TestCSVTemplates(t *testing.T) {
 
 func TestActionsAndApps(t *testing.T) {
 	cases := map[string]parsers.Verdict{"Allowed": parsers.Allowed, "Blocked": parsers.Denied,
-		"Isolated": parsers.Allowed, "Caution": parsers.VerdictUnknown}
+		"Isolated": parsers.Allowed, "Caution": parsers.Denied}
 	for action, want := range cases {
 		r := mustParse(t, csvLine(csvClassic, map[string]string{"time": "Thu Jan 15 10:30:00 2026", "cip": "10.0.0.1",
 			"eurl": "www.example.com/", "action": action, "appname": "General Browsing", "appclass": "General Browsing", "respcode": "0"}))
@@ -193,5 +193,31 @@ func TestDetect(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Fatalf("detect allocates %v times", n)
+	}
+}
+
+// The JSON templates Zscaler publishes for SIEMs rename the NSS fields:
+// Splunk/Datadog/Sumo Logic ("datetime" as 2006-01-02 15:04:05, ClientIP,
+// refererURL, transactionsize) and Elastic (cltip, cltsourceport, urlsubcat).
+func TestSIEMTemplates(t *testing.T) {
+	r := mustParse(t, `{"sourcetype":"zscalernss-web","event":{"datetime":"2026-02-16 09:12:47","protocol":"HTTPS","action":"Allowed","transactionsize":"3000","responsesize":"2000","requestsize":"1000","serverip":"203.0.113.41","requestmethod":"POST","refererURL":"https://a.example.net/","ClientIP":"10.0.0.16","clientpublicIP":"198.51.100.200","status":"200","user":"jdoe@example.com","url":"a.example.net/up","hostname":"a.example.net"}}`)
+	if got := r.Timestamp.Format(time.RFC3339); got != "2026-02-16T09:12:47Z" {
+		t.Fatalf("time %s", got)
+	}
+	if r.SourceIP.String() != "10.0.0.16" || r.SourceNATIP.String() != "198.51.100.200" || r.HTTPReferrer != "https://a.example.net/" {
+		t.Fatalf("client %v nat %v referrer %q", r.SourceIP, r.SourceNATIP, r.HTTPReferrer)
+	}
+	if r.SourceBytes != parsers.N(1000) || r.DestinationBytes != parsers.N(2000) || r.NetworkBytes != parsers.N(3000) {
+		t.Fatalf("bytes %v %v %v", r.SourceBytes, r.DestinationBytes, r.NetworkBytes)
+	}
+	r = mustParse(t, `{"sourcetype":"zscalernss-web","event":{"time":"Mon Feb 16 09:12:48 2026","tz":"GMT","host":"api.example.org","serverip":"2001:db8:ff::80","action":"Blocked","cltip":"2001:db8:60::25","cltintip":"2001:db8:60::25","cltsourceport":"51544","eurl":"api.example.org:443","urlsubcat":"Anonymizer","reqmethod":"CONNECT","respcode":"403"}}`)
+	if r.SourceIP.String() != "2001:db8:60::25" || r.SourcePort != parsers.N(51544) || r.SourceNATIP.IsValid() {
+		t.Fatalf("client %v:%v nat %v (cintip equal to cip is no translation)", r.SourceIP, r.SourcePort, r.SourceNATIP)
+	}
+	if r.URLCategory != "Anonymizer" || r.DestinationPort != parsers.N(443) || r.Verdict != parsers.Denied {
+		t.Fatalf("category %q port %v verdict %v", r.URLCategory, r.DestinationPort, r.Verdict)
+	}
+	if s := detect("datetime=2026-02-16 09:12:49\trequestsize=1\tresponsesize=2\tClientIP=10.0.0.1", nil); s < 80 {
+		t.Fatalf("Splunk name=value template scored %d", s)
 	}
 }
