@@ -72,7 +72,20 @@ func scanCEFLine(body string, f *fields) error {
 	if n < 7 {
 		return errCEFHeader
 	}
+	// FortiOS 5.6 sent some counters as labelled custom numbers
+	// ("cn1=7 cn1Label=Duration").
+	var cn, cnLabel [4]string
 	scanCEFExt(s[i:], func(k, v string) {
+		if len(k) >= 3 && k[0] == 'c' && k[1] == 'n' && k[2] >= '1' && k[2] <= '3' {
+			switch k[3:] {
+			case "":
+				cn[k[2]-'0'] = v
+				return
+			case "Label":
+				cnLabel[k[2]-'0'] = v
+				return
+			}
+		}
 		switch k {
 		case "deviceExternalId":
 			f.devid = v
@@ -137,6 +150,22 @@ func scanCEFLine(body string, f *fields) error {
 			}
 		}
 	})
+	for i := 1; i <= 3; i++ {
+		switch cnLabel[i] {
+		case "Duration":
+			if f.duration == "" {
+				f.duration = cn[i]
+			}
+		case "Packets Sent":
+			if f.sentpkt == "" {
+				f.sentpkt = cn[i]
+			}
+		case "Packets Received":
+			if f.rcvdpkt == "" {
+				f.rcvdpkt = cn[i]
+			}
+		}
+	}
 	return nil
 }
 

@@ -60,7 +60,7 @@ type fields struct {
 	duration, transip, transport         string
 	tranip, tranport, policyname         string
 	catdesc, agent, referralurl, qname   string
-	virus, attack                        string
+	virus, attack, sni                   string
 	hasLogID                             bool
 }
 
@@ -137,7 +137,11 @@ func (f *fields) set(k, v string) {
 	case "time":
 		f.clock = v
 	case "tz":
-		f.tz = v
+		// FortiAnalyzer-relayed logs may carry tz twice; the first is the
+		// device's.
+		if f.tz == "" {
+			f.tz = v
+		}
 	case "eventtime":
 		f.eventtime = v
 	case "logid":
@@ -222,6 +226,8 @@ func (f *fields) set(k, v string) {
 		f.virus = v
 	case "attack":
 		f.attack = v
+	case "sni":
+		f.sni = v
 	}
 }
 
@@ -287,6 +293,9 @@ func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	r.AppRisk = parsers.Clean(f.apprisk)
 
 	host := parsers.Clean(f.hostname)
+	if host == "" {
+		host = parsers.Clean(f.sni) // SSL inspection logs name the server by SNI
+	}
 	if host == "" && !isAddr(f.dstname) {
 		host = parsers.Clean(f.dstname)
 	}
@@ -322,7 +331,16 @@ func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
 
 	r.EventAction = f.action
 	r.Verdict = verdict(f.action)
-	if r.EventAction == "" && f.typ == "utm" {
+	switch {
+	case f.typ == "traffic" && r.Verdict == parsers.VerdictUnknown && parsers.Clean(f.action) != "":
+		// FortiOS Log Message Reference, traffic "action": deny = blocked by
+		// policy; start = session start (allowed); all others = allowed by
+		// policy, the word says how the session ended.
+		r.Verdict = parsers.Allowed
+	case f.typ == "utm" && f.subtype == "dns" && parsers.Lower(f.action) == "redirect":
+		// DNS filter answered with the block portal address instead.
+		r.Verdict = parsers.Denied
+	case r.EventAction == "" && f.typ == "utm":
 		r.EventAction = f.utmaction
 		r.Verdict = verdict(f.utmaction)
 	}
@@ -605,6 +623,7 @@ func (z *zoneCache) get(off int) *time.Location {
 // detect scores FortiOS lines: the native form by its logid/type/devid keys,
 // the CEF form by its Fortinet|Fortigate vendor fields.
 func detect(body string, h *parsers.Header) int {
+	body = strings.TrimLeft(body, " \t") // Parse tolerates "<189> date=..." too
 	if isCEF(body, h) {
 		return 95
 	}
@@ -616,7 +635,8 @@ func detect(body string, h *parsers.Header) int {
 		if len(v) > 0 && v[0] == '"' {
 			v = v[1:]
 		}
-		if strings.HasPrefix(v, "FG") || strings.HasPrefix(v, "FWF") {
+		// FortiGate (FG, FGT, FGVM, FGR rugged), FortiWiFi, FortiFirewall.
+		if strings.HasPrefix(v, "FG") || strings.HasPrefix(v, "FWF") || strings.HasPrefix(v, "FFW") {
 			return 95
 		}
 		return 60 // another Fortinet product in the same syntax

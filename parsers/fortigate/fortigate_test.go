@@ -63,7 +63,9 @@ func TestActions(t *testing.T) {
 		"accept": parsers.Allowed, "close": parsers.Allowed, "timeout": parsers.Allowed,
 		"server-rst": parsers.Allowed, "client-rst": parsers.Allowed, "start": parsers.Allowed,
 		"deny": parsers.Denied, "block": parsers.Denied, "blocked": parsers.Denied,
-		"dropped": parsers.Denied, "passthrough": parsers.Allowed, "warning": parsers.VerdictUnknown,
+		"dropped": parsers.Denied, "passthrough": parsers.Allowed, "ip-conn": parsers.Allowed,
+		// Traffic logs: every word but deny means the policy allowed the session.
+		"dns": parsers.Allowed,
 	}
 	for action, want := range cases {
 		r := mustParse(t, base+`action="`+action+`"`)
@@ -261,5 +263,40 @@ func TestZoneNotWritten(t *testing.T) {
 	}
 	if b := r.AppendJSON(nil); !json.Valid(b) || r.SourceIP.Zone() != "" || r.SourceNATIP.Zone() != "" {
 		t.Fatalf("zone kept: %s", b)
+	}
+}
+
+// TestReviewRules covers the FortiOS Log Message Reference rules the review
+// checked: any traffic action but deny means the policy allowed the
+// session, a DNS filter redirect is a block, SSL logs name the server by
+// SNI, the first tz wins, and FortiOS 5.6 CEF counters come labelled.
+func TestReviewRules(t *testing.T) {
+	r := mustParse(t, base+`action="ip-conn"`)
+	if r.Verdict != parsers.Allowed {
+		t.Errorf("traffic ip-conn: %v", r.Verdict)
+	}
+	r = mustParse(t, base+`action="close" utmaction="block"`)
+	if r.Verdict != parsers.Allowed || r.EventAction != "close" {
+		t.Errorf("traffic close with utmaction block: %v %q", r.Verdict, r.EventAction)
+	}
+	r = mustParse(t, `date=2026-01-15 time=10:00:00 logid="1501054601" type="utm" subtype="dns" srcip=10.0.0.1 dstip=192.0.2.53 dstport=53 proto=17 qname="bad.example.net" action="redirect"`)
+	if r.Verdict != parsers.Denied || r.EventAction != "redirect" {
+		t.Errorf("dns redirect: %v %q", r.Verdict, r.EventAction)
+	}
+	r = mustParse(t, `date=2026-01-15 time=10:00:00 logid="1700062300" type="utm" subtype="ssl" srcip=10.0.0.1 dstip=203.0.113.1 action="blocked" sni="expired.example.net"`)
+	if r.DestinationDomain != "expired.example.net" || r.Verdict != parsers.Denied {
+		t.Errorf("ssl sni: %q %v", r.DestinationDomain, r.Verdict)
+	}
+	r = mustParse(t, `logver=700 timestamp=1768471200 tz="UTC+1:00" `+base+`action="close" tz="+0000"`)
+	if got := r.Timestamp.Format(time.RFC3339); got != "2026-01-15T10:00:00+01:00" {
+		t.Errorf("first tz: %s", got)
+	}
+	r = mustParse(t, `CEF:0|Fortinet|Fortigate|v5.6.3|00013|traffic:forward close|3|cat=traffic:forward src=10.0.0.1 dst=198.51.100.1 act=close cn1=7 cn1Label=Duration out=712 in=20480 cn2=5 cn2Label=Packets Sent cn3=6 cn3Label=Packets Received`)
+	if r.Duration != parsers.N(7*int64(time.Second)) || r.SourcePackets != parsers.N(5) || r.DestinationPackets != parsers.N(6) {
+		t.Errorf("cef counters: %v %v %v", r.Duration, r.SourcePackets, r.DestinationPackets)
+	}
+	h, body := parsers.SplitHeader("<189> "+base+`action="close"`, time.UTC, parsertest.DefaultNow)
+	if s := detect(body, &h); s < 90 {
+		t.Errorf("body after a space scored %d", s)
 	}
 }

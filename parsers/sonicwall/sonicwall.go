@@ -141,16 +141,26 @@ func classify(m string) class {
 		"537",        // Connection Closed
 		"597", "598", // ICMP packet allowed
 		"1255", "1256", // ICMPv6 allowed
-		"608": // IPS Detection Alert (not blocked)
+		"1153",              // SSL VPN Traffic
+		"608", "789", "795", // IPS, IDP, Anti-Spyware Detection Alert (not blocked)
+		"1154": // Application Control Detection Alert
 		return allowedConn
-	case "36", "37", "38", // TCP/UDP/ICMP packet dropped
+	case "36", "37", "38", "41", // TCP/UDP/ICMP/unknown protocol packet dropped
 		"173", "174", "175", // LAN TCP/UDP/ICMP deny
+		"181", "580", // TCP FIN, SYN/FIN packet dropped
+		"22", "23", "27", "267", "606", "1376", "1387", // attack packets dropped
 		"590",        // LAN IP deny
 		"646", "647", // connection limit reached
 		"712", "713", "760", // TCP connection rejected/aborted/violation
+		"797", "798", // connection to/from an RBL-listed SMTP server dropped
+		"883", "884", "885", "886", "897", // checksum error, bad SYN cookie: dropped
 		"1198", "1199", "1474", "1475", // Geo-IP initiator/responder blocked
+		"1200", "1201", "1476", "1477", "1518", "1519", // Botnet initiator/responder blocked
+		"1233",         // unhandled link-local or multicast IPv6 packet dropped
 		"1254", "1257", // ICMPv6 dropped
-		"609": // IPS Prevention Alert
+		"609", "790", "794", // IPS, IDP, Anti-Spyware Prevention Alert
+		"809",  // Gateway Anti-Virus Alert (the file was blocked)
+		"1155": // Application Control Prevention Alert
 		return deniedConn
 	case "16", // Web site access allowed
 		"97": // Web site hit
@@ -183,6 +193,15 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 			c = allowedConn
 		default:
 			return fmt.Errorf("%w: sonicwall message %s", parsers.ErrSkip, f.m)
+		}
+	}
+	if f.fwAction == "drop" {
+		// The enhanced format's own verdict beats the message's usual one.
+		switch c {
+		case allowedConn:
+			c = deniedConn
+		case allowedWeb:
+			c = deniedWeb
 		}
 	}
 	r.ObserverVendor = vendor
@@ -315,6 +334,14 @@ func endpoint(v, v6 string) (a netip.Addr, port parsers.Num, host string) {
 	if v == "" {
 		return a, port, ""
 	}
+	if !a.IsValid() && strings.Count(v, ":") > 3 {
+		// An IPv6 address written in place ("2001:db8::5:443:X0"):
+		// split where a numeric port and an interface name follow.
+		if a6, rest, ok := splitV6(v); ok {
+			a = a6
+			v = ":" + rest
+		}
+	}
 	addr, rest, _ := strings.Cut(v, ":")
 	p, rest, _ := strings.Cut(rest, ":")
 	_, h, _ := strings.Cut(rest, ":") // interface, then host name
@@ -326,6 +353,38 @@ func endpoint(v, v6 string) (a netip.Addr, port parsers.Num, host string) {
 		host = parsers.Clean(h)
 	}
 	return a, port, host
+}
+
+// splitV6 finds the IPv6 address at the start of "addr:port:iface[:host]"
+// and returns it with "port:iface[:host]". The split is the one where the
+// address parses, a numeric port follows and then a non-numeric interface.
+func splitV6(v string) (netip.Addr, string, bool) {
+	if strings.HasPrefix(v, "[") {
+		if end := strings.IndexByte(v, ']'); end > 0 && end+1 < len(v) && v[end+1] == ':' {
+			if a := parsers.ParseIP(v[1:end]); a.IsValid() {
+				return a, v[end+2:], true
+			}
+		}
+		return netip.Addr{}, "", false
+	}
+	for i := len(v) - 1; i > 0; i-- {
+		if v[i] != ':' {
+			continue
+		}
+		rest := v[i+1:]
+		port, after, ok := strings.Cut(rest, ":")
+		if !ok || !parsers.ParsePort(port).Set {
+			continue
+		}
+		iface, _, _ := strings.Cut(after, ":")
+		if iface == "" || parsers.ParseNum(iface).Set {
+			continue
+		}
+		if a := parsers.ParseIP(v[:i]); a.IsValid() && a.Is6() {
+			return a, rest, true
+		}
+	}
+	return netip.Addr{}, "", false
 }
 
 // natEndpoint reads natSrc/natDst: "ip", "ip:port" or "[v6]:port".

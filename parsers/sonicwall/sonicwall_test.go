@@ -182,3 +182,34 @@ func TestZoneNotWritten(t *testing.T) {
 		t.Fatalf("zone kept: %s", b)
 	}
 }
+
+// TestReviewIDs covers message ids from the SonicOS log event reference
+// that describe traffic, IPv6 addresses written in place, and fw_action
+// overriding the message's usual verdict.
+func TestReviewIDs(t *testing.T) {
+	cases := []struct {
+		line string
+		want parsers.Verdict
+	}{
+		{head + `c=1024 m=1153 msg="SSL VPN Traffic" usr="ops@example.com" src=10.99.0.5:3080:X6-V80 dst=192.168.10.20:445:X0 proto=tcp/445 rcvd=392`, parsers.Allowed},
+		{head + `c=32 m=1155 msg="Application Control Prevention Alert: P2P BitTorrent" src=192.168.10.90:51413:X0 dst=203.0.113.180:6881:X1`, parsers.Denied},
+		{head + `c=32 m=1154 msg="Application Control Detection Alert: PROTOCOLS HTTP -- GET" src=192.168.10.91:50000:X0 dst=203.0.113.181:80:X1`, parsers.Allowed},
+		{head + `c=512 m=1233 msg="Unhandled link-local or multicast IPv6 packet dropped" srcV6=fe80::1 src=:5353:X0 dstV6=ff02::fb dst=:5353 proto=udp/5353`, parsers.Denied},
+		{head + `c=16 m=1199 msg="Responder from country blocked: Narnia" src=192.168.10.92:50001:X0 dst=203.0.113.182:443:X1 proto=tcp/https`, parsers.Denied},
+		{head + `c=1024 m=537 msg="Connection Closed" src=192.168.10.93:50002:X0 dst=203.0.113.183:443:X1 fw_action="drop"`, parsers.Denied},
+	}
+	for _, c := range cases {
+		r := mustParse(t, c.line)
+		if r.Verdict != c.want {
+			t.Errorf("%s: verdict %v want %v", c.line[len(head):len(head)+30], r.Verdict, c.want)
+		}
+	}
+	r := mustParse(t, head+`c=1024 m=537 msg="Connection Closed" src=2001:db8:100::51:50601:X0:ws-1 dst=2001:db8:ab::2:443:X1 proto=tcp/https sent=1 rcvd=2`)
+	if r.SourceIP.String() != "2001:db8:100::51" || r.SourcePort != parsers.N(50601) || r.SourceDomain != "ws-1" ||
+		r.DestinationIP.String() != "2001:db8:ab::2" || r.DestinationPort != parsers.N(443) {
+		t.Fatalf("in-place IPv6: %v %v %q %v %v", r.SourceIP, r.SourcePort, r.SourceDomain, r.DestinationIP, r.DestinationPort)
+	}
+	if _, err := parse(t, head+`c=16 m=1080 msg="SSL VPN zone remote user login allowed" src=198.51.100.9:5000:X1 dst=203.0.113.1:4433:X1 usr="bob"`); !errors.Is(err, parsers.ErrSkip) {
+		t.Fatalf("login: %v", err)
+	}
+}

@@ -39,7 +39,7 @@ func newParser(parsers.Options) (parsers.Parser, error) { return &parser{}, nil 
 var errNotSquid = errors.New("squid: not an access.log line")
 
 func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
-	s := strings.TrimSpace(line)
+	s := stripWorkerTag(strings.TrimSpace(line))
 	if s == "" {
 		return fmt.Errorf("%w: empty", errNotSquid)
 	}
@@ -261,7 +261,10 @@ func result(r *parsers.Record, code, status string) {
 			r.Verdict = parsers.Denied
 		}
 	case strings.HasPrefix(code, "TCP_REDIRECT"):
-		// A helper-requested redirect may be a block page or a rewrite.
+		// A url_rewrite helper (squidGuard, ufdbGuard...) had Squid answer
+		// with a redirect instead of fetching the content: in practice the
+		// block page, and the proxy served nothing the client asked for.
+		r.Verdict = parsers.Denied
 	default:
 		r.Verdict = parsers.Allowed
 	}
@@ -354,6 +357,20 @@ func next(s string) (tok, rest string) {
 		}
 	}
 	return s[i:], ""
+}
+
+// stripWorkerTag removes the syslog tag SMP Squid writes for its workers,
+// "(squid-1)[2211]:", which the syslog header parser leaves in the body
+// because of its parentheses.
+func stripWorkerTag(s string) string {
+	if len(s) < 9 || s[0] != '(' || !strings.HasPrefix(s[1:], "squid") {
+		return s
+	}
+	tok, rest := next(s)
+	if len(tok) > 64 || tok[len(tok)-1] != ':' {
+		return s
+	}
+	return strings.TrimLeft(rest, " ")
 }
 
 // isEpochToken reports whether s starts with "%ts.%03tu" (seconds.millis).
@@ -485,9 +502,14 @@ func looksWSA(s string) bool {
 }
 
 func detect(body string, _ *parsers.Header) int {
-	s := strings.TrimLeft(body, " ")
-	if isCacheLog(s) && strings.Contains(s[19:min(len(s), 40)], "kid") {
-		return 70 // Squid's cache.log, to be skipped by this parser
+	s := stripWorkerTag(strings.TrimLeft(body, " "))
+	if isCacheLog(s) {
+		// Squid's cache.log, to be skipped by this parser; SMP Squid names
+		// the worker ("kid1|"), older releases write just "|".
+		if strings.Contains(s[19:min(len(s), 40)], "kid") {
+			return 70
+		}
+		return 60
 	}
 	if isEpochToken(s) {
 		// ts elapsed client code/status

@@ -75,7 +75,7 @@ func TestVerdicts(t *testing.T) {
 		{"TCP_MISS/407", parsers.Denied},
 		{"NONE_NONE/400", parsers.Denied},
 		{"NONE_NONE/503", parsers.VerdictUnknown},
-		{"TCP_REDIRECT/302", parsers.VerdictUnknown},
+		{"TCP_REDIRECT/302", parsers.Denied},
 	}
 	for _, c := range cases {
 		r := mustParse(t, `1768467600.000      1 10.0.0.1 `+c.tag+` 100 GET http://www.example.com/ - HIER_NONE/- text/html`)
@@ -173,5 +173,27 @@ func TestZoneNotWritten(t *testing.T) {
 	}
 	if b := r.AppendJSON(nil); !json.Valid(b) || r.SourceIP.Zone() != "" || r.SourceNATIP.Zone() != "" {
 		t.Fatalf("zone kept: %s", b)
+	}
+}
+
+// TestWorkerTag: SMP Squid logs through syslog as "(squid-1)[pid]:", a tag
+// the syslog header parser leaves in the body.
+func TestWorkerTag(t *testing.T) {
+	line := `<134>Feb 11 09:53:38 proxy01 (squid-1)[2301]: 1770800018.000     20 10.80.1.32 TCP_MISS/200 900 GET http://status.example.net/ - HIER_DIRECT/198.51.100.71 text/plain`
+	r := mustParse(t, line)
+	if r.SourceIP.String() != "10.80.1.32" || r.DestinationIP.String() != "198.51.100.71" || r.ObserverHostname != "proxy01" {
+		t.Fatalf("worker tag: %+v", r)
+	}
+	h, body := parsers.SplitHeader(line, time.UTC, parsertest.DefaultNow)
+	if s := detect(body, &h); s < 90 {
+		t.Fatalf("detect scored %d", s)
+	}
+	// cache.log of a Squid without SMP workers: still Squid's, and skipped.
+	cache := `2026/02/11 09:53:31| WARNING: HTTP: Invalid Response: Bad header encountered`
+	if s := detect(cache, &parsers.Header{Priority: -1}); s < 30 {
+		t.Fatalf("cache.log detect scored %d", s)
+	}
+	if _, err := parse(t, cache); !errors.Is(err, parsers.ErrSkip) {
+		t.Fatalf("cache.log: %v", err)
 	}
 }

@@ -57,18 +57,27 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	msgID := rest[:q]
 	rest = strings.TrimLeft(rest[q+1:], " ")
 	disposition, rest := next(rest)
-	var verdict parsers.Verdict
 	switch disposition {
-	case "Allow":
-		verdict = parsers.Allowed
-	case "Deny":
-		verdict = parsers.Denied
+	case "Allow", "Deny":
+		if err := p.traffic(rest, msgID, r); err != nil {
+			return err
+		}
 	default:
-		// Authentication, VPN, system and management messages.
-		return fmt.Errorf("%w: watchguard message %s", parsers.ErrSkip, msgID)
+		// The Traffic Monitor / Log Server text form puts the details
+		// first and msg_id among the trailing key="value" pairs.
+		d, ok, err := monitorForm(body[:idx], body[idx:], msgID, m, r)
+		if !ok {
+			// Authentication, VPN, system and management messages.
+			return fmt.Errorf("%w: watchguard message %s", parsers.ErrSkip, msgID)
+		}
+		if err != nil {
+			return err
+		}
+		disposition, isoTime = d, "" // its own date and time are set
 	}
-	if err := p.traffic(rest, msgID, r); err != nil {
-		return err
+	verdict := parsers.Denied
+	if disposition == "Allow" {
+		verdict = parsers.Allowed
 	}
 	r.Verdict = verdict
 	r.EventAction = disposition
@@ -96,6 +105,75 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 		}
 	}
 	return nil
+}
+
+// monitorForm parses the form Traffic Monitor and the Log Server show
+// (WatchGuard "Read a Log Message"):
+//
+//	[date time] [MemberN] Allow|Deny src dst service/proto [sport dport]
+//	in-if out-if Allowed|Denied [len ttl] (policy) key="value"... msg_id=...
+//
+// pre is the text before msg_id, tail the text from it. ok is false when
+// pre does not have that shape.
+func monitorForm(pre, tail, msgID string, m *parsers.Meta, r *parsers.Record) (disposition string, ok bool, err error) {
+	s := pre
+	var date, clock string
+	for i := 0; i < 5; i++ {
+		tok, rest := next(s)
+		if tok == "Allow" || tok == "Deny" {
+			disposition, s = tok, rest
+			break
+		}
+		switch {
+		case len(tok) == 10 && tok[4] == '-' && tok[7] == '-':
+			date = tok
+		case len(tok) == 8 && tok[2] == ':' && tok[5] == ':':
+			clock = tok
+		case tok == "" || strings.IndexByte(tok, '=') >= 0:
+			return "", false, nil
+		}
+		s = rest
+	}
+	if disposition == "" {
+		return "", false, nil
+	}
+	srcTok, s := next(s)
+	dstTok, s := next(s)
+	src, dst := addr(srcTok), addr(dstTok)
+	if !src.IsValid() || !dst.IsValid() {
+		return disposition, true, fmt.Errorf("watchguard: %s record without source/destination address", msgID)
+	}
+	r.SourceIP, r.DestinationIP = src, dst
+	svc, s := next(s)
+	if _, proto, found := strings.Cut(svc, "/"); found {
+		r.NetworkTransport = parsers.Lower(proto)
+	}
+	if a, rest := next(s); isNum(a) {
+		if b, rest2 := next(rest); isNum(b) {
+			r.SourcePort, r.DestinationPort = parsers.ParsePort(a), parsers.ParsePort(b)
+			s = rest2
+		}
+	}
+	if r.NetworkTransport == "icmp" || r.NetworkTransport == "ipv6-icmp" {
+		r.SourcePort, r.DestinationPort = parsers.Num{}, parsers.Num{}
+	}
+	if open := strings.IndexByte(s, '('); open >= 0 {
+		if end := strings.IndexByte(s[open:], ')'); end > 0 {
+			r.RuleName = s[open+1 : open+end]
+			s = s[open+end+1:]
+		}
+	}
+	var f kv
+	scanKV(s, f.set)
+	scanKV(tail, f.set)
+	f.apply(r)
+	if date != "" && clock != "" {
+		// The Firebox's local time, without a zone.
+		if t, ok := parsers.ParseTime(date+" "+clock, m.Location); ok {
+			r.Timestamp = t
+		}
+	}
+	return disposition, true, nil
 }
 
 // prefix reads what precedes msg_id: "[serial] [member] [(ISO time)]

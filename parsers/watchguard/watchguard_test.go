@@ -165,3 +165,35 @@ func TestZoneNotWritten(t *testing.T) {
 		t.Fatalf("zone kept: %s", b)
 	}
 }
+
+// TestMonitorForm: the Traffic Monitor / Log Server text form (WatchGuard
+// "Read a Log Message") carries the same facts in another order.
+func TestMonitorForm(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no tzdata")
+	}
+	p, _ := parsers.New("watchguard", parsers.Options{})
+	var r parsers.Record
+	m := parsers.Meta{Location: berlin, Now: parsertest.DefaultNow}
+	line := `2026-03-29 18:00:54 Member1 Allow 10.0.4.7 198.51.100.11 http/tcp 50333 80 Trusted External Allowed (HTTP-proxy.2-00) proc_id="firewall" rc="406" msg_id="3000-0176" src_ip_nat="198.51.100.10" flags="SDdF" duration="9" sent_pkts="12" rcvd_pkts="30" sent_bytes="901" rcvd_bytes="40210"`
+	if err := parsers.ParseLine(p, line, &m, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != parsers.Allowed || r.SourceIP.String() != "10.0.4.7" || r.SourcePort != parsers.N(50333) ||
+		r.DestinationIP.String() != "198.51.100.11" || r.DestinationPort != parsers.N(80) || r.NetworkTransport != "tcp" ||
+		r.SourceNATIP.String() != "198.51.100.10" || r.SourceBytes != parsers.N(901) || r.DestinationBytes != parsers.N(40210) ||
+		r.RuleName != "HTTP-proxy.2-00" || r.Category != "web" {
+		t.Fatalf("monitor form: %s", r.AppendJSON(nil))
+	}
+	if got := r.Timestamp.Format(time.RFC3339); got != "2026-03-29T18:00:54+02:00" {
+		t.Fatalf("time %s", got)
+	}
+	r = mustParse(t, `2026-04-02 07:12:03 Deny 10.0.4.9 10.0.4.1 echo-request/icmp Trusted Firebox Denied 84 63 (Ping-00) proc_id="firewall" rc="101" msg_id="3000-0148" type="8" duration="0" sent_pkts="1" rcvd_pkts="0" sent_bytes="84" rcvd_bytes="0"`)
+	if r.Verdict != parsers.Denied || r.NetworkTransport != "icmp" || r.SourcePort.Set || r.SourceBytes != parsers.N(84) || r.RuleName != "Ping-00" {
+		t.Fatalf("monitor icmp: %s", r.AppendJSON(nil))
+	}
+	if _, err := parse(t, `2026-04-02 07:12:03 Deny 10.0.4.9 msg_id="3000-0148"`); err == nil || errors.Is(err, parsers.ErrSkip) {
+		t.Fatalf("truncated monitor line: %v", err)
+	}
+}
