@@ -50,6 +50,7 @@ UDP or TCP port 5514, then watch 'cloudscout status'.`,
 			healthcheckCommand(),
 			reloadCommand(),
 			sourceCommand(),
+			loadgenCommand(),
 		},
 		EnableBashCompletion: true,
 	}
