@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudscout/cloudscout/collector/anonymize"
 	"github.com/cloudscout/cloudscout/parsers"
+	"github.com/cloudscout/cloudscout/parsers/custom"
 )
 
 // maxParseLine bounds one input line of 'parse' and 'detect'; longer lines
@@ -82,8 +83,8 @@ Examples:
   cloudscout parse --format fortigate fw.log
   cloudscout parse --format auto --timezone Europe/Berlin --now 2026-03-01T00:00:00Z proxy.log
   tail -f /var/log/fw.log | cloudscout parse -f paloalto -`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "auto", Usage: "format `NAME` (see 'cloudscout formats'), or auto to detect per line"},
+		Flags: []cli.Flag{configFlag,
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "auto", Usage: "format `NAME` (see 'cloudscout formats', or a custom parser from --config), or auto to detect per line"},
 			&cli.StringFlag{Name: "timezone", Aliases: []string{"tz"}, Value: "UTC", Usage: "time `ZONE` for logs whose times carry none (e.g. Europe/Berlin)"},
 			&cli.StringFlag{Name: "now", Usage: "fix the clock (`RFC3339`) used to infer the year of header timestamps without one"},
 			&cli.StringFlag{Name: "anonymize-key", Usage: "pseudonymize with the default policy and this key `FILE` (as the collector would)"},
@@ -101,8 +102,18 @@ Examples:
 				}
 			}
 			format := c.String("format")
+			newParser := func() (parsers.Parser, error) { return parsers.New(format, parsers.Options{Location: loc}) }
 			if _, ok := parsers.Lookup(format); !ok {
-				return fmt.Errorf("unknown format %q (see 'cloudscout formats')", format)
+				// A custom format declared in the configuration's parsers list.
+				cfg, err := loadConfig(c)
+				if err != nil {
+					return err
+				}
+				spec, ok := cfg.Custom(format)
+				if !ok {
+					return fmt.Errorf("unknown format %q (see 'cloudscout formats', or declare it under parsers: in --config)", format)
+				}
+				newParser = func() (parsers.Parser, error) { return custom.New(spec, loc) }
 			}
 			var anon *anonymize.Worker
 			if kf := c.String("anonymize-key"); kf != "" {
@@ -134,7 +145,7 @@ Examples:
 					defer f.Close()
 					in = f
 				}
-				p, err := parsers.New(format, parsers.Options{Location: loc})
+				p, err := newParser()
 				if err != nil {
 					return err
 				}
