@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudscout/cloudscout/uploader/internal/fsutil"
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 // State folder layout under Config.StateDir.

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 // fingerprintLen is how much of a file's head identifies it together with its
@@ -97,7 +99,7 @@ func (c *checkpoints) save() error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := writeFileAtomic(c.path, b); err != nil {
+	if err := fsutil.WriteFileAtomic(c.path, b, 0o600); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil

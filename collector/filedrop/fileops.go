@@ -7,70 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 // maxNameVariants bounds the search for a free name in the archive/quarantine.
 const maxNameVariants = 10000
-
-// writeFileAtomic replaces path with data: temp file, fsync, rename, fsync dir.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temp: %w", err)
-	}
-	name := tmp.Name()
-	cleanup := func(err error) error {
-		_ = tmp.Close()
-		_ = os.Remove(name)
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return cleanup(fmt.Errorf("write %s: %w", name, err))
-	}
-	if err := tmp.Sync(); err != nil {
-		return cleanup(fmt.Errorf("fsync %s: %w", name, err))
-	}
-	if err := tmp.Close(); err != nil {
-		return cleanup(fmt.Errorf("close %s: %w", name, err))
-	}
-	if err := os.Rename(name, path); err != nil {
-		return cleanup(fmt.Errorf("rename %s: %w", name, err))
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir for fsync: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
-}
-
-// nameVariant inserts "~i" before the first extension ("a.log.gz" -> "a~2.log.gz").
-func nameVariant(name string, i int) string {
-	if i == 0 {
-		return name
-	}
-	cut := strings.IndexByte(name[1:], '.') + 1
-	if cut <= 0 {
-		cut = len(name)
-	}
-	return name[:cut] + "~" + strconv.Itoa(i) + name[cut:]
-}
 
 // moveInto moves src into dir under its base name, or a free variant of it,
 // never replacing a file. Across filesystems it copies (fsynced) and removes
@@ -81,7 +26,7 @@ func moveInto(src, dir string) (string, error) {
 	}
 	base := filepath.Base(src)
 	for i := 0; i < maxNameVariants; i++ {
-		dst := filepath.Join(dir, nameVariant(base, i))
+		dst := filepath.Join(dir, fsutil.NameVariant(base, i))
 		err := linkOrCopy(src, dst)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -89,13 +34,13 @@ func moveInto(src, dir string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := syncDir(dir); err != nil {
+		if err := fsutil.SyncDir(dir); err != nil {
 			return "", err
 		}
 		if err := os.Remove(src); err != nil {
 			return "", fmt.Errorf("remove %s after moving it: %w", src, err)
 		}
-		if err := syncDir(filepath.Dir(src)); err != nil {
+		if err := fsutil.SyncDir(filepath.Dir(src)); err != nil {
 			return "", err
 		}
 		return dst, nil

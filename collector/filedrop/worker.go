@@ -15,6 +15,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 const (
@@ -457,7 +459,7 @@ func (k *worker) finalize(path string, id fileID) error {
 		if err := os.Remove(path); err != nil {
 			return retry("archive", fmt.Errorf("delete processed file: %w", err))
 		}
-		if err := syncDir(k.f.Dir); err != nil {
+		if err := fsutil.SyncDir(k.f.Dir); err != nil {
 			return retry("archive", err)
 		}
 	} else {
@@ -496,7 +498,7 @@ func (k *worker) quarantine(path string, id *fileID, cause error) {
 	}
 	note := fmt.Sprintf("time: %s\nsource: %s\nfile: %s\nreason: %s\nerror: %s\n",
 		time.Now().UTC().Format(time.RFC3339), k.f.Source, path, reason, strings.ReplaceAll(cause.Error(), "\n", " "))
-	if err := writeFileAtomic(dst+".reason.txt", []byte(note)); err != nil {
+	if err := fsutil.WriteFileAtomic(dst+".reason.txt", []byte(note), 0o600); err != nil {
 		k.log.Warn().Err(err).Msg("cannot write quarantine reason")
 	}
 	k.w.m.quarantined.WithLabelValues(reason).Inc()

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +16,8 @@ import (
 	ftpserver "github.com/fclairamb/ftpserverlib"
 	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 // freeCheckEvery is how many bytes an upload writes between free-space checks.
@@ -228,7 +229,7 @@ func (f *sessionFs) Remove(p string) error {
 	if err := os.Remove(filepath.Join(a.DropDir, name)); err != nil {
 		return err
 	}
-	return syncDir(a.DropDir)
+	return fsutil.SyncDir(a.DropDir)
 }
 
 // Rename serves RNFR/RNTO. It never replaces a file: if the target exists the
@@ -528,7 +529,7 @@ func (u *upload) Close() error {
 // ("x.log" -> "x~1.log") if that exists, then fsyncs dir. It returns the name used.
 func placeNoReplace(src, dir, name string) (string, error) {
 	for i := 0; i < maxNameVariants; i++ {
-		cand := nameVariant(name, i)
+		cand := fsutil.NameVariant(name, i)
 		err := renameNoReplace(src, filepath.Join(dir, cand))
 		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.EEXIST) {
 			continue
@@ -536,38 +537,10 @@ func placeNoReplace(src, dir, name string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("place upload: %w", err)
 		}
-		if err := syncDir(dir); err != nil {
+		if err := fsutil.SyncDir(dir); err != nil {
 			return "", err
 		}
 		return cand, nil
 	}
 	return "", fmt.Errorf("place upload: no free name for %q", name)
-}
-
-// nameVariant inserts "~i" before the first extension, keeping ".log.gz"
-// intact for format and compression detection. A leading dot is not an extension.
-func nameVariant(name string, i int) string {
-	if i == 0 {
-		return name
-	}
-	cut := strings.IndexByte(name[1:], '.') + 1
-	if cut <= 0 {
-		cut = len(name)
-	}
-	return name[:cut] + "~" + strconv.Itoa(i) + name[cut:]
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir for fsync: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
 }

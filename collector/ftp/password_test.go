@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 func TestHashAndCheckPassword(t *testing.T) {
@@ -128,8 +130,8 @@ func TestNameVariant(t *testing.T) {
 		".x.part":       ".x~3.part",
 		".hidden":       ".hidden~3",
 	} {
-		if got := nameVariant(in, 3); got != want {
-			t.Errorf("nameVariant(%q) = %q, want %q", in, got, want)
+		if got := fsutil.NameVariant(in, 3); got != want {
+			t.Errorf("fsutil.NameVariant(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -105,22 +105,6 @@ func leadingSeq(name string) (uint64, bool) {
 	return seq, err == nil
 }
 
-// syncDir makes renames and creations in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir for sync: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
-}
-
 // writeFileAtomic writes data to dir/name through a synced temp file and a
 // rename. The caller syncs dir (so several renames share one dir fsync).
 func writeFileAtomic(dir, name string, data []byte) error {

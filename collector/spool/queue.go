@@ -12,6 +12,8 @@ import (
 	"sort"
 
 	"github.com/cloudscout/cloudscout/uploader"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 // Batches lists the sealed batches, oldest (lowest sequence number) first.
@@ -93,7 +95,7 @@ func (s *Spool) Remove(b uploader.Batch) error {
 	if err := os.Remove(manifestPath(b.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("spool remove manifest: %w", err)
 	}
-	if err := syncDir(s.batchDir); err != nil {
+	if err := fsutil.SyncDir(s.batchDir); err != nil {
 		s.dirtyDirs.Store(true)
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cloudscout/cloudscout/uploader"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 // readError marks a failure to read a spool file (as opposed to a failure
@@ -229,7 +231,7 @@ func (s *Spool) forget(path string) (*entry, bool) {
 // retried (and reported) by the next Sync: the renames themselves are done.
 func (s *Spool) syncDirs(dirs ...string) {
 	for _, d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := fsutil.SyncDir(d); err != nil {
 			s.dirtyDirs.Store(true)
 			s.log.Warn().Err(err).Msg("spool dir fsync failed; will retry")
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cloudscout/cloudscout/uploader"
+
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 var (
@@ -223,7 +225,7 @@ func Open(cfg Config) (*Spool, error) {
 			return nil, fmt.Errorf("spool dir: %w", err)
 		}
 	}
-	if err := syncDir(cfg.Dir); err != nil {
+	if err := fsutil.SyncDir(cfg.Dir); err != nil {
 		return nil, err
 	}
 	if err := s.recover(); err != nil {
@@ -561,7 +563,7 @@ func (s *Spool) createSegment(source string) (*segment, error) {
 	}
 	// The new name must be durable before any fsync of the data claims the
 	// records are.
-	if err := syncDir(s.openDir); err != nil {
+	if err := fsutil.SyncDir(s.openDir); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return nil, err
@@ -619,7 +621,7 @@ func (s *Spool) syncAll(seal bool) error {
 	s.retryLeftovers()
 	if s.dirtyDirs.Swap(false) {
 		for _, d := range []string{s.openDir, s.batchDir, s.quarDir} {
-			if err := syncDir(d); err != nil {
+			if err := fsutil.SyncDir(d); err != nil {
 				s.dirtyDirs.Store(true)
 				errs = append(errs, err)
 			}

@@ -26,7 +26,7 @@ import (
 	"strings"
 
 	"github.com/cloudscout/cloudscout/uploader"
-	"github.com/cloudscout/cloudscout/uploader/internal/fsutil"
+	"github.com/cloudscout/cloudscout/internal/fsutil"
 )
 
 func init() {

@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // SyncDir fsyncs a directory so renames and creations in it are durable.
@@ -27,6 +29,51 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// WriteFileAtomic replaces path with data: temp file in the same folder,
+// fsync, rename, fsync the folder.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temp: %w", err)
+	}
+	name := tmp.Name()
+	fail := func(err error) error {
+		_ = tmp.Close()
+		_ = os.Remove(name)
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return fail(fmt.Errorf("chmod %s: %w", name, err))
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(fmt.Errorf("write %s: %w", name, err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(fmt.Errorf("fsync %s: %w", name, err))
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(fmt.Errorf("close %s: %w", name, err))
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fail(fmt.Errorf("rename %s: %w", name, err))
+	}
+	return SyncDir(dir)
+}
+
+// NameVariant inserts "~i" before the first extension ("a.log.gz" →
+// "a~2.log.gz"), for placing a file without overwriting another.
+func NameVariant(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	cut := strings.IndexByte(name[1:], '.') + 1
+	if cut <= 0 {
+		cut = len(name)
+	}
+	return name[:cut] + "~" + strconv.Itoa(i) + name[cut:]
 }
 
 // MkdirAll creates dir and missing parents, fsyncing the parent of every
