@@ -681,7 +681,7 @@ func newLinePool(format string, size int, seed uint64, syslog bool) *linePool {
 	return p
 }
 
-// gen draws realistic values: internal clients, public servers from the
+// gen draws realistic values: a population of internal clients (skewed), public servers from the
 // documentation ranges (and 2001:db8::/32), users in the forms directories
 // log them, and well-known cloud services.
 type gen struct {
@@ -689,6 +689,32 @@ type gen struct {
 	syslog bool
 	size   int
 	asaID  int64
+	hosts  []lgHost
+	zipf   *rand.Zipf
+}
+
+// lgHost is one workstation: its address, MAC and usual user. Traffic is
+// skewed as in real networks (a Zipf draw): a few hosts send much of it.
+type lgHost struct {
+	ip, mac, name, user, hostname string
+}
+
+// loadgenHosts is the size of the simulated client population.
+const loadgenHosts = 2000
+
+// host draws a client of the population.
+func (g *gen) host() *lgHost {
+	if g.hosts == nil {
+		g.hosts = make([]lgHost, loadgenHosts)
+		for i := range g.hosts {
+			h := &g.hosts[i]
+			h.name, h.user = g.user()
+			h.ip, h.mac = g.clientIP(), g.mac()
+			h.hostname = "ws-" + strconv.Itoa(1000+i)
+		}
+		g.zipf = rand.NewZipf(g.r, 1.1, 4, loadgenHosts-1)
+	}
+	return &g.hosts[g.zipf.Uint64()]
 }
 
 var (
@@ -769,7 +795,8 @@ func (g *gen) fortigate() lineTemplate {
 	if g.syslog {
 		l.s("<189>")
 	}
-	_, user := g.user()
+	cl := g.host()
+	user := cl.user
 	host, app, cat := g.site()
 	dport := int64(443)
 	service := "HTTPS"
@@ -781,7 +808,7 @@ func (g *gen) fortigate() lineTemplate {
 	l.s(`date=`).stamp(stDate).s(` time=`).stamp(stTime)
 	l.s(fmt.Sprintf(` devname="FGT-BR%02d" devid="FG100FTK2290%04d" eventtime=`, fw, 1000+fw)).stamp(stEventNS)
 	l.s(` tz="+0000" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root"`)
-	l.s(` srcip=`, g.clientIP(), ` srcport=`).i(g.port()).s(` srcintf="port2" srcintfrole="lan"`)
+	l.s(` srcip=`, cl.ip, ` srcport=`).i(g.port()).s(` srcintf="port2" srcintfrole="lan"`)
 	l.s(` dstip=`, g.serverIP(), ` dstport=`).i(dport).s(` dstintf="wan1" dstintfrole="wan"`)
 	l.s(` sessionid=`).i(int64(1e8 + g.r.IntN(9e8)))
 	l.s(` proto=6 action="`, action, `" policyid=`).i(int64(1 + g.r.IntN(40)))
@@ -791,7 +818,7 @@ func (g *gen) fortigate() lineTemplate {
 	l.s(` duration=`).i(int64(1 + g.r.IntN(900)))
 	l.s(` sentbyte=`).i(int64(200 + g.r.IntN(2e6))).s(` rcvdbyte=`).i(int64(500 + g.r.IntN(2e7)))
 	l.s(` sentpkt=`).i(int64(3 + g.r.IntN(2000))).s(` rcvdpkt=`).i(int64(3 + g.r.IntN(20000)))
-	l.s(` hostname="`, host, `" srcmac="`, g.mac(), `"`)
+	l.s(` hostname="`, host, `" srcmac="`, cl.mac, `"`)
 	return l.t
 }
 
@@ -802,14 +829,15 @@ func (g *gen) paloalto() lineTemplate {
 	if g.syslog {
 		l.s("<14>").stamp(stBSD).s(" PA-3220-HQ ")
 	}
-	_, user := g.user()
+	cl := g.host()
+	user := cl.user
 	if g.r.IntN(5) == 0 {
 		user = ""
 	}
 	host, _, _ := g.site()
 	apps := []string{"ssl", "web-browsing", "dropbox-base", "ms-office365-base", "slack-base", "github-base", "zoom-base", "google-drive-web"}
 	acts := []string{"allow", "allow", "allow", "allow", "deny", "drop", "reset-both"}
-	src, dst := g.clientIP(), g.serverIP()
+	src, dst := cl.ip, g.serverIP()
 	sent, rcvd := int64(200+g.r.IntN(1e6)), int64(500+g.r.IntN(1e7))
 	c := make([]string, 114)
 	c[0] = "1"
@@ -831,7 +859,7 @@ func (g *gen) paloalto() lineTemplate {
 	c[58], c[62], c[63], c[64] = "0", "0", "0", "0"
 	c[65] = "9a4e1c2b-5d3f-4e6a-8b7c-" + fmt.Sprintf("%012x", g.r.Uint64()&0xffffffffffff)
 	c[66], c[67], c[68] = "0", "0", "0"
-	c[82], c[83] = "ws-"+strconv.Itoa(1000+g.r.IntN(9000)), g.mac()
+	c[82], c[83] = cl.hostname, cl.mac
 	c[90] = host
 	c[101] = "0"
 	c[105], c[106], c[107], c[108] = "file-sharing", "general-internet", "browser-based", strconv.Itoa(1+g.r.IntN(5))
@@ -863,9 +891,10 @@ func (g *gen) ciscoASA() lineTemplate {
 	}
 	g.asaID++
 	id := 80000000 + g.asaID
-	src, dst := g.clientIP(), g.serverIP()
+	cl := g.host()
+	src, dst := cl.ip, g.serverIP()
 	sp, dp := g.port(), []int64{443, 443, 80, 53, 8443}[g.r.IntN(5)]
-	bare, _ := g.user()
+	bare := cl.name
 	switch g.r.IntN(6) {
 	case 0, 1, 2:
 		l.s("%ASA-6-302014: Teardown TCP connection ").i(id).s(" for outside:", dst, "/").i(dp)
@@ -893,12 +922,13 @@ func (g *gen) squid() lineTemplate {
 		l.s("<150>").stamp(stBSD).s(" proxy01 squid[2211]: ")
 	}
 	start := len(l.t.b)
-	_, user := g.user()
+	cl := g.host()
+	user := cl.user
 	if g.r.IntN(3) == 0 {
 		user = "-"
 	}
 	host, _, _ := g.site()
-	l.stamp(stSquid).s(fmt.Sprintf(" %6d ", 5+g.r.IntN(60000)), g.clientIP(), " ")
+	l.stamp(stSquid).s(fmt.Sprintf(" %6d ", 5+g.r.IntN(60000)), cl.ip, " ")
 	bytes := strconv.Itoa(300 + g.r.IntN(3e6))
 	dst := g.serverIP()
 	var tail lb
