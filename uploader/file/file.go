@@ -25,8 +25,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cloudscout/cloudscout/uploader"
 	"github.com/cloudscout/cloudscout/internal/fsutil"
+	"github.com/cloudscout/cloudscout/uploader"
 )
 
 func init() {
