@@ -252,3 +252,40 @@ func Lower(s string) string {
 
 // Itoa is strconv.Itoa, here so vendor packages need one import less.
 func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// EqualFoldAny reports whether s equals one of words, ASCII
+// case-insensitively, without allocating a lower-cased copy.
+func EqualFoldAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxZones bounds a ZoneCache: devices log few distinct offsets.
+const maxZones = 64
+
+// ZoneCache hands out one *time.Location per UTC offset, so a parser reading
+// "+01:00" on every line does not allocate a zone per line. A parser keeps
+// one per instance (it is not safe for concurrent use).
+type ZoneCache struct {
+	m map[int]*time.Location
+}
+
+// Get returns a zone for an offset in seconds east of UTC.
+func (z *ZoneCache) Get(off int) *time.Location {
+	if off == 0 {
+		return time.UTC
+	}
+	if l, ok := z.m[off]; ok {
+		return l
+	}
+	if z.m == nil || len(z.m) >= maxZones {
+		z.m = make(map[int]*time.Location, 8)
+	}
+	l := time.FixedZone("", off)
+	z.m[off] = l
+	return l
+}

@@ -33,7 +33,7 @@ var errNotFortiGate = errors.New("fortigate: not a FortiOS log line")
 
 type parser struct {
 	loc   *time.Location
-	zones zoneCache
+	zones parsers.ZoneCache
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -461,7 +461,7 @@ func (p *parser) timestamp(f *fields, m *parsers.Meta) (time.Time, bool) {
 		loc = p.loc
 	}
 	if off, ok := parseTZ(f.tz); ok {
-		loc = p.zones.get(off)
+		loc = p.zones.Get(off)
 	}
 	if t, ok := parseEventTime(f.eventtime); ok {
 		return t.In(loc), true
@@ -595,29 +595,6 @@ func parseTZ(s string) (int, bool) {
 		return 0, false
 	}
 	return sign * (h*3600 + mi*60), true
-}
-
-// zoneCache keeps one *time.Location per UTC offset, so a line with a tz
-// field does not allocate a zone. Offsets are few; the map is capped anyway.
-type zoneCache struct {
-	m map[int]*time.Location
-}
-
-const maxZones = 64
-
-func (z *zoneCache) get(off int) *time.Location {
-	if off == 0 {
-		return time.UTC
-	}
-	if l, ok := z.m[off]; ok {
-		return l
-	}
-	if z.m == nil || len(z.m) >= maxZones {
-		z.m = make(map[int]*time.Location, 8)
-	}
-	l := time.FixedZone("", off)
-	z.m[off] = l
-	return l
 }
 
 // detect scores FortiOS lines: the native form by its logid/type/devid keys,

@@ -34,7 +34,7 @@ const maxCols = 160
 
 type parser struct {
 	cols  [maxCols]string
-	zones zoneCache
+	zones parsers.ZoneCache
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -396,7 +396,7 @@ func (p *parser) parseISO(s string) (time.Time, bool) {
 		if rest[0] == '-' {
 			off = -off
 		}
-		loc = p.zones.get(off)
+		loc = p.zones.Get(off)
 	default:
 		return time.Time{}, false
 	}
@@ -416,28 +416,6 @@ func digits(s string) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-// zoneCache keeps one *time.Location per UTC offset (bounded).
-type zoneCache struct {
-	m map[int]*time.Location
-}
-
-const maxZones = 64
-
-func (z *zoneCache) get(off int) *time.Location {
-	if off == 0 {
-		return time.UTC
-	}
-	if l, ok := z.m[off]; ok {
-		return l
-	}
-	if z.m == nil || len(z.m) >= maxZones {
-		z.m = make(map[int]*time.Location, 8)
-	}
-	l := time.FixedZone("", off)
-	z.m[off] = l
-	return l
 }
 
 // detect recognizes "FUTURE_USE,yyyy/MM/dd HH:mm:ss,serial,TYPE,".

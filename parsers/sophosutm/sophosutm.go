@@ -9,7 +9,6 @@ package sophosutm
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/cloudscout/cloudscout/parsers"
@@ -149,9 +148,9 @@ func packetFilter(f *fields, r *parsers.Record) error {
 	r.SourceMAC = parsers.Clean(f.srcMAC)
 	r.EventAction = parsers.Clean(f.action)
 	switch {
-	case eqAny(f.action, "drop", "reject"):
+	case parsers.EqualFoldAny(f.action, "drop", "reject"):
 		r.Verdict = parsers.Denied
-	case eqAny(f.action, "accept", "pass", "DNS request"):
+	case parsers.EqualFoldAny(f.action, "accept", "pass", "DNS request"):
 		r.Verdict = parsers.Allowed
 	}
 	return nil
@@ -183,7 +182,7 @@ func web(f *fields, r *parsers.Record) error {
 	r.DestinationBytes = parsers.ParseNum(f.size)
 	parsers.SetURL(r, parsers.Clean(f.url))
 	if h := r.URLDomain; h != "" {
-		if a := hostIP(h); !a.IsValid() {
+		if a := parsers.ParseIP(h); !a.IsValid() {
 			r.DestinationDomain = h
 		} else if !r.DestinationIP.IsValid() {
 			r.DestinationIP = a
@@ -242,29 +241,6 @@ func dedupe(s string) string {
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-// eqAny reports whether s equals one of words, ASCII case-insensitively,
-// without allocating a lower-cased copy.
-func eqAny(s string, words ...string) bool {
-	for _, w := range words {
-		if strings.EqualFold(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// hostIP parses an address, skipping the address parser (which allocates
-// an error) for values that are plainly host names.
-func hostIP(s string) netip.Addr {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']') {
-			return netip.Addr{}
-		}
-	}
-	return parsers.ParseIP(s)
 }
 
 // transport maps the packet filter's IANA protocol number.

@@ -8,7 +8,6 @@ package sophosxg
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -229,13 +228,13 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 func setWeb(f *fields, r *parsers.Record) {
 	parsers.SetURL(r, parsers.Clean(f.url))
 	if d := strings.TrimSpace(parsers.Clean(f.domain)); d != "" {
-		if !hostIP(d).IsValid() && !strings.ContainsAny(d, " /") {
+		if !parsers.ParseIP(d).IsValid() && !strings.ContainsAny(d, " /") {
 			r.DestinationDomain = d
 		}
 		if r.URLDomain == "" {
 			r.URLDomain = d
 		}
-	} else if r.URLDomain != "" && !hostIP(r.URLDomain).IsValid() {
+	} else if r.URLDomain != "" && !parsers.ParseIP(r.URLDomain).IsValid() {
 		r.DestinationDomain = r.URLDomain
 	}
 	switch r.URLScheme {
@@ -265,9 +264,9 @@ func verdict(f *fields, r *parsers.Record) {
 		r.EventAction = parsers.Clean(f.status)
 	}
 	switch {
-	case eqAny(r.EventAction, "Allowed", "Allow", "Allow Session"):
+	case parsers.EqualFoldAny(r.EventAction, "Allowed", "Allow", "Allow Session"):
 		r.Verdict = parsers.Allowed
-	case eqAny(r.EventAction, "Denied", "Deny", "Deny Session", "Drop", "Dropped", "Blocked", "Warned", "Warn"):
+	case parsers.EqualFoldAny(r.EventAction, "Denied", "Deny", "Deny Session", "Drop", "Dropped", "Blocked", "Warned", "Warn"):
 		r.Verdict = parsers.Denied
 	}
 }
@@ -383,39 +382,16 @@ func num(s string) (int, bool) {
 func transport(p string) string {
 	p = strings.TrimSpace(p)
 	switch {
-	case eqAny(p, "TCP", "6"):
+	case parsers.EqualFoldAny(p, "TCP", "6"):
 		return "tcp"
-	case eqAny(p, "UDP", "17"):
+	case parsers.EqualFoldAny(p, "UDP", "17"):
 		return "udp"
-	case eqAny(p, "ICMP", "1"):
+	case parsers.EqualFoldAny(p, "ICMP", "1"):
 		return "icmp"
-	case eqAny(p, "ICMPv6", "IPv6-ICMP", "58"):
+	case parsers.EqualFoldAny(p, "ICMPv6", "IPv6-ICMP", "58"):
 		return "ipv6-icmp"
 	}
 	return ""
-}
-
-// eqAny reports whether s equals one of words, ASCII case-insensitively,
-// without allocating a lower-cased copy.
-func eqAny(s string, words ...string) bool {
-	for _, w := range words {
-		if strings.EqualFold(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// hostIP parses an address, skipping the address parser (which allocates
-// an error) for values that are plainly host names.
-func hostIP(s string) netip.Addr {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']') {
-			return netip.Addr{}
-		}
-	}
-	return parsers.ParseIP(s)
 }
 
 // looksKV reports whether body starts with a key=value pair.

@@ -29,7 +29,7 @@ func init() {
 }
 
 type parser struct {
-	zones zoneCache
+	zones parsers.ZoneCache
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -451,7 +451,7 @@ func (p *parser) parseCLFTime(s string, loc *time.Location) (time.Time, bool) {
 		if z[0] == '-' {
 			off = -off
 		}
-		loc = p.zones.get(off)
+		loc = p.zones.Get(off)
 	}
 	return time.Date(y, time.Month(mon), d, hh, mm, ss, 0, loc), true
 }
@@ -469,28 +469,6 @@ func digits(s string) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-// zoneCache keeps one *time.Location per UTC offset (bounded).
-type zoneCache struct {
-	m map[int]*time.Location
-}
-
-const maxZones = 64
-
-func (z *zoneCache) get(off int) *time.Location {
-	if off == 0 {
-		return time.UTC
-	}
-	if l, ok := z.m[off]; ok {
-		return l
-	}
-	if z.m == nil || len(z.m) >= maxZones {
-		z.m = make(map[int]*time.Location, 8)
-	}
-	l := time.FixedZone("", off)
-	z.m[off] = l
-	return l
 }
 
 // detect scores Squid lines by their result code token (TCP_MISS/200 in

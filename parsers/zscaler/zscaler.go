@@ -7,7 +7,6 @@ package zscaler
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -327,7 +326,7 @@ func (p *parser) setTime(f *fields, m *parsers.Meta, r *parsers.Record) error {
 	if loc == nil {
 		loc = p.loc
 	}
-	if tz := strings.TrimSpace(f.tz); eqAny(tz, "GMT", "UTC", "Z") {
+	if tz := strings.TrimSpace(f.tz); parsers.EqualFoldAny(tz, "GMT", "UTC", "Z") {
 		loc = time.UTC
 	}
 	t, ok := parseNSSTime(v, loc)
@@ -446,29 +445,6 @@ func setProto(r *parsers.Record, proto string) {
 	}
 }
 
-// eqAny reports whether s equals one of words, ASCII case-insensitively,
-// without allocating a lower-cased copy.
-func eqAny(s string, words ...string) bool {
-	for _, w := range words {
-		if strings.EqualFold(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// hostIP parses an address, skipping the address parser (which allocates
-// an error) for values that are plainly host names.
-func hostIP(s string) netip.Addr {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']') {
-			return netip.Addr{}
-		}
-	}
-	return parsers.ParseIP(s)
-}
-
 // setURL: eurl has no scheme ("www.example.com/path", "host:443" for
 // CONNECT) and stays as logged, feed escapes (%2C...) included; the scheme
 // comes from the protocol NSS observed (HTTP or HTTPS, not the CONNECT of
@@ -488,7 +464,7 @@ func setURL(r *parsers.Record, u, host, proto string) {
 		h = r.URLDomain
 	}
 	if h != "" {
-		if a := hostIP(h); a.IsValid() {
+		if a := parsers.ParseIP(h); a.IsValid() {
 			if !r.DestinationIP.IsValid() {
 				r.DestinationIP = a
 			}
@@ -511,9 +487,9 @@ func setAction(r *parsers.Record, a string) {
 	a = parsers.Clean(a)
 	r.EventAction = a
 	switch {
-	case eqAny(a, "Allowed", "Allow", "Isolated", "Isolate"):
+	case parsers.EqualFoldAny(a, "Allowed", "Allow", "Isolated", "Isolate"):
 		r.Verdict = parsers.Allowed
-	case eqAny(a, "Blocked", "Block", "Caution", "Cautioned"):
+	case parsers.EqualFoldAny(a, "Blocked", "Block", "Caution", "Cautioned"):
 		r.Verdict = parsers.Denied
 	}
 }
