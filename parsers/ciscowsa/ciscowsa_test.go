@@ -2,7 +2,6 @@ package ciscowsa
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -174,68 +173,7 @@ func TestDetect(t *testing.T) {
 // BenchmarkStream measures traffic lines each parsed with the #Fields
 // layout its file gave it: the shared Bench parses every line with the
 // state the last file left, so lines of the other files fail.
-func BenchmarkStream(b *testing.B) { benchStream(b, "cisco-wsa") }
-
-func benchStream(b *testing.B, format string) {
-	type job struct {
-		p    parsers.Parser
-		line string
-	}
-	var jobs []job
-	size := 0
-	newParser := func() parsers.Parser {
-		p, err := parsers.New(format, parsers.Options{Location: time.UTC})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return p
-	}
-	var rec parsers.Record
-	for _, f := range parsertest.Files(b, format) {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p := newParser()
-		var directives []string
-		for _, l := range strings.Split(string(raw), "\n") {
-			if strings.TrimSpace(l) == "" {
-				continue
-			}
-			if strings.HasPrefix(l, "#") {
-				// A fresh parser per directive, holding every directive so
-				// far, keeps the earlier lines' parser state intact.
-				directives = append(directives, l)
-				p = newParser()
-				for _, d := range directives {
-					m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
-					_ = parsers.ParseLine(p, d, &m, &rec)
-				}
-				continue
-			}
-			rec.Reset()
-			m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
-			if parsers.ParseLine(p, l, &m, &rec) == nil {
-				jobs = append(jobs, job{p, l})
-				size += len(l) + 1
-			}
-		}
-	}
-	if len(jobs) == 0 {
-		b.Skip("no traffic lines")
-	}
-	b.SetBytes(int64(size / len(jobs)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		j := jobs[i%len(jobs)]
-		rec.Reset()
-		m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
-		if err := parsers.ParseLine(j.p, j.line, &m, &rec); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkStream(b *testing.B) { parsertest.BenchStream(b, "cisco-wsa") }
 
 // On the WSA, s-ip, s-port and s-computername describe the server the
 // proxy contacted, not the appliance.

@@ -2,7 +2,6 @@ package w3c
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -212,68 +211,7 @@ func TestDetect(t *testing.T) {
 // BenchmarkStream measures traffic lines each parsed with the #Fields
 // layout its file gave it: the shared Bench parses every line with the
 // state the last file left, so lines of the other files fail.
-func BenchmarkStream(b *testing.B) { benchStream(b, "w3c") }
-
-func benchStream(b *testing.B, format string) {
-	type job struct {
-		p    parsers.Parser
-		line string
-	}
-	var jobs []job
-	size := 0
-	newParser := func() parsers.Parser {
-		p, err := parsers.New(format, parsers.Options{Location: time.UTC})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return p
-	}
-	var rec parsers.Record
-	for _, f := range parsertest.Files(b, format) {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p := newParser()
-		var directives []string
-		for _, l := range strings.Split(string(raw), "\n") {
-			if strings.TrimSpace(l) == "" {
-				continue
-			}
-			if strings.HasPrefix(l, "#") {
-				// A fresh parser per directive, holding every directive so
-				// far, keeps the earlier lines' parser state intact.
-				directives = append(directives, l)
-				p = newParser()
-				for _, d := range directives {
-					m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
-					_ = parsers.ParseLine(p, d, &m, &rec)
-				}
-				continue
-			}
-			rec.Reset()
-			m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
-			if parsers.ParseLine(p, l, &m, &rec) == nil {
-				jobs = append(jobs, job{p, l})
-				size += len(l) + 1
-			}
-		}
-	}
-	if len(jobs) == 0 {
-		b.Skip("no traffic lines")
-	}
-	b.SetBytes(int64(size / len(jobs)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		j := jobs[i%len(jobs)]
-		rec.Reset()
-		m := parsers.Meta{Location: time.UTC, Now: parsertest.DefaultNow}
-		if err := parsers.ParseLine(j.p, j.line, &m, &rec); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkStream(b *testing.B) { parsertest.BenchStream(b, "w3c") }
 
 func TestIISUserAgentPlus(t *testing.T) {
 	r := mustFeed(t, `2026-01-15 10:00:01 192.0.2.10 GET /a - 443 - 10.1.2.3 Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64) - 200 0 0 15`)
