@@ -301,10 +301,6 @@ func (p *Pipeline) newWorker(rt *sourceRuntime, block bool) (*worker, error) {
 	return &worker{p: p, rt: rt, c: p.counters(rt.cfg.Name), parser: pr, anon: rt.anon.NewWorker(), blocked: block}, nil
 }
 
-// errRejected marks lines that produced no record (skip or failure): not an
-// error for the stream.
-var errNoRecord = errors.New("no record")
-
 // handle parses one line and spools its record. It returns an error only
 // when the stream must stop (context cancelled, spool write failure on a
 // blocking stream).

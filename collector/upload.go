@@ -23,7 +23,7 @@ type UploadResult struct {
 func Sinks(cfg *config.Config) ([]uploader.Target, error) {
 	var out []uploader.Target
 	for _, t := range cfg.Upload.Targets {
-		s, err := uploader.NewSink(resolveFileURL(t.URL), t.SinkOptions)
+		s, err := uploader.NewSink(t.URL, t.SinkOptions)
 		if err != nil {
 			return nil, fmt.Errorf("upload target %s: %w", t.Name, err)
 		}
@@ -31,10 +31,6 @@ func Sinks(cfg *config.Config) ([]uploader.Target, error) {
 	}
 	return out, nil
 }
-
-// resolveFileURL keeps file:// URLs as written; relative ones resolve
-// against the working directory, as the docs say.
-func resolveFileURL(u string) string { return u }
 
 func (c *Collector) newUploader() (*uploader.Uploader, error) {
 	targets, err := Sinks(c.cfg)
