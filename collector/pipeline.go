@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -289,9 +291,30 @@ type worker struct {
 	parser  parsers.Parser
 	anon    *anonymize.Worker
 	rec     parsers.Record
+	meta    parsers.Meta
 	buf     []byte
 	blocked bool // TCP/TLS/files wait for spool space; UDP drops
+
+	// Counters and the clock are batched: a message costs no shared-memory
+	// write and no clock read. flush publishes them; it runs when the
+	// receiver is about to wait for data (syslog.Flusher), at file commits,
+	// and every flushEvery messages.
+	pend     counts
+	clock    time.Time // receipt time of the batch's messages
+	dirty    bool      // pend or clock hold something to publish
+	sinceNow int
+	queued   bool // on its stream's pending list
 }
+
+// counts are a worker's unpublished counter increments.
+type counts struct {
+	received, records, skipped, failed, truncated, dropped int64
+	user, url, bytes, action                               int64
+}
+
+// flushEvery bounds how many messages share one clock reading and how far
+// the counters may lag while a stream is busy.
+const flushEvery = 256
 
 func (p *Pipeline) newWorker(rt *sourceRuntime, block bool) (*worker, error) {
 	pr, err := rt.newP()
@@ -301,29 +324,70 @@ func (p *Pipeline) newWorker(rt *sourceRuntime, block bool) (*worker, error) {
 	return &worker{p: p, rt: rt, c: p.counters(rt.cfg.Name), parser: pr, anon: rt.anon.NewWorker(), blocked: block}, nil
 }
 
-// handle parses one line and spools its record. It returns an error only
-// when the stream must stop (context cancelled, spool write failure on a
-// blocking stream).
+// now returns the receipt time of the current message: one clock reading
+// serves a batch of messages read together.
+func (w *worker) now() time.Time {
+	if !w.dirty || w.sinceNow >= flushEvery {
+		if w.sinceNow >= flushEvery {
+			w.flush()
+		}
+		w.clock = w.p.now()
+		w.dirty = true
+	}
+	w.sinceNow++
+	return w.clock
+}
+
+// flush publishes the batched counters.
+func (w *worker) flush() {
+	if !w.dirty {
+		return
+	}
+	st, c, n := w.rt.stats, w.c, &w.pend
+	add := func(a *atomic.Int64, pc prometheus.Counter, v int64) {
+		if v != 0 {
+			a.Add(v)
+			pc.Add(float64(v))
+		}
+	}
+	add(&st.Received, c.received, n.received)
+	add(&st.Records, c.records, n.records)
+	add(&st.Skipped, c.skipped, n.skipped)
+	add(&st.Failed, c.failed, n.failed)
+	add(&st.Truncated, c.truncated, n.truncated)
+	add(&st.Dropped, c.droppedFull, n.dropped)
+	add(&st.WithUser, c.covUser, n.user)
+	add(&st.WithURL, c.covURL, n.url)
+	add(&st.WithBytes, c.covBytes, n.bytes)
+	add(&st.WithAction, c.covAction, n.action)
+	st.lastReceived.Store(w.clock.UnixNano())
+	w.pend = counts{}
+	w.dirty = false
+	w.sinceNow = 0
+}
+
+// handle parses one line and spools its record. line may alias a buffer
+// the caller reuses: nothing may keep it after handle returns. It returns
+// an error only when the stream must stop (context cancelled, spool write
+// failure on a blocking stream).
 func (w *worker) handle(ctx context.Context, line string, truncated bool, offset int64) error {
-	st := w.rt.stats
-	st.Received.Add(1)
-	w.c.received.Inc()
-	now := w.p.now()
-	st.lastReceived.Store(now.UnixNano())
+	now := w.now()
+	n := &w.pend
+	n.received++
 	if truncated {
-		st.Truncated.Add(1)
-		w.c.truncated.Inc()
+		n.truncated++
 	}
 	w.rec.Reset()
-	m := parsers.Meta{Location: w.rt.cfg.Location(), Now: now}
-	if err := parsers.ParseLine(w.parser, line, &m, &w.rec); err != nil {
+	// In the worker, not on the stack: a pointer passed to the parser
+	// interface would make it escape (an allocation per message).
+	m := &w.meta
+	*m = parsers.Meta{Location: w.rt.cfg.Location(), Now: now}
+	if err := parsers.ParseLine(w.parser, line, m, &w.rec); err != nil {
 		if errors.Is(err, parsers.ErrSkip) {
-			st.Skipped.Add(1)
-			w.c.skipped.Inc()
+			n.skipped++
 			return nil
 		}
-		st.Failed.Add(1)
-		w.c.failed.Inc()
+		n.failed++
 		w.noteFailure(err, line)
 		return nil
 	}
@@ -338,19 +402,19 @@ func (w *worker) handle(ctx context.Context, line string, truncated bool, offset
 	for {
 		err := w.p.spool.Append(w.rt.cfg.Name, w.buf, r.Timestamp)
 		if err == nil {
-			st.Records.Add(1)
-			w.c.records.Inc()
+			n.records++
 			return nil
 		}
 		if !errors.Is(err, spool.ErrFull) {
 			return fmt.Errorf("spool: %w", err)
 		}
 		if !w.blocked {
-			st.Dropped.Add(1)
-			w.c.droppedFull.Inc()
+			n.dropped++
 			return nil
 		}
-		// Backpressure: stop reading this stream until the spool has room.
+		// Backpressure: stop reading this stream until the spool has room;
+		// publish first, since the wait may be long.
+		w.flush()
 		if err := w.p.spool.Wait(ctx); err != nil {
 			return err
 		}
@@ -358,33 +422,31 @@ func (w *worker) handle(ctx context.Context, line string, truncated bool, offset
 }
 
 func (w *worker) coverage(r *parsers.Record) {
-	st := w.rt.stats
+	n := &w.pend
 	if r.UserName != "" {
-		st.WithUser.Add(1)
-		w.c.covUser.Inc()
+		n.user++
 	}
 	if r.URLOriginal != "" || r.URLDomain != "" || r.DestinationDomain != "" {
-		st.WithURL.Add(1)
-		w.c.covURL.Inc()
+		n.url++
 	}
 	if r.SourceBytes.Set && r.DestinationBytes.Set {
-		st.WithBytes.Add(1)
-		w.c.covBytes.Inc()
+		n.bytes++
 	}
 	if r.Verdict != parsers.VerdictUnknown {
-		st.WithAction.Add(1)
-		w.c.covAction.Inc()
+		n.action++
 	}
 }
 
 func (w *worker) noteFailure(err error, line string) {
 	rt := w.rt
+	// line (and text in err) may alias a reused buffer: keep copies only.
 	sample := line
 	if len(sample) > 200 {
 		sample = sample[:200] + "..."
 	}
+	sample = strings.Clone(sample)
 	rt.stats.noteFailure(err.Error() + ": " + sample)
-	now := w.p.now()
+	now := w.clock
 	rt.failMu.Lock()
 	if now.Sub(rt.failWindow) > time.Minute {
 		rt.failWindow, rt.failLogged = now, 0
@@ -420,7 +482,10 @@ type syslogStream struct {
 	srcs     []*sourceRuntime
 	lastPeer netip.Addr
 	last     *worker
+	pending  []*worker // workers with unpublished counters
 }
+
+var _ syslog.Flusher = (*syslogStream)(nil)
 
 func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool, peer netip.AddrPort) error {
 	addr := peer.Addr().Unmap()
@@ -428,7 +493,7 @@ func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool,
 		s.set, s.srcs, s.last = set, set.byListener[s.info.Listener], nil
 	}
 	if s.last != nil && s.lastPeer == addr {
-		return s.last.handle(ctx, string(data), truncated, -1)
+		return s.handle(ctx, s.last, data, truncated)
 	}
 	var rt *sourceRuntime
 	for _, c := range s.srcs {
@@ -458,10 +523,30 @@ func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool,
 		s.workers[k] = w
 	}
 	s.last, s.lastPeer = w, addr
-	return w.handle(ctx, string(data), truncated, -1)
+	return s.handle(ctx, w, data, truncated)
 }
 
-func (s *syslogStream) Close() { clear(s.workers); s.last = nil }
+// handle passes the message to w without copying it: data is valid for the
+// call, and the pipeline keeps nothing of a line past it.
+func (s *syslogStream) handle(ctx context.Context, w *worker, data []byte, truncated bool) error {
+	if !w.queued {
+		w.queued = true
+		s.pending = append(s.pending, w)
+	}
+	return w.handle(ctx, unsafe.String(unsafe.SliceData(data), len(data)), truncated, -1)
+}
+
+// Flush implements syslog.Flusher: it publishes the workers' counters.
+func (s *syslogStream) Flush() {
+	for i, w := range s.pending {
+		w.flush()
+		w.queued = false
+		s.pending[i] = nil
+	}
+	s.pending = s.pending[:0]
+}
+
+func (s *syslogStream) Close() { s.Flush(); clear(s.workers); s.last = nil }
 
 // OpenFile starts one file's stream: parser state (W3C #Fields) is per file.
 func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
@@ -481,11 +566,14 @@ type FileStream struct{ w *worker }
 
 // Line parses one line; offset is its byte offset in the (decompressed) file.
 func (f *FileStream) Line(ctx context.Context, line []byte, offset int64) error {
-	return f.w.handle(ctx, string(line), false, offset)
+	return f.w.handle(ctx, unsafe.String(unsafe.SliceData(line), len(line)), false, offset)
 }
 
 // Commit makes every record of the lines so far durable in the spool.
-func (f *FileStream) Commit(ctx context.Context) error { return f.w.p.spool.Sync() }
+func (f *FileStream) Commit(ctx context.Context) error {
+	f.w.flush()
+	return f.w.p.spool.Sync()
+}
 
 // Close ends the stream.
-func (f *FileStream) Close() {}
+func (f *FileStream) Close() { f.w.flush() }

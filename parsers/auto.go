@@ -80,7 +80,9 @@ const breakLockScore = 90
 func (a *autoParser) Parse(body string, m *Meta, r *Record) error {
 	if len(body) > 0 && body[0] == '#' {
 		if len(a.directives) < maxDirectives {
-			a.directives = append(a.directives, body)
+			// Copied: body may alias the caller's read buffer, which is
+			// reused once Parse returns.
+			a.directives = append(a.directives, strings.Clone(body))
 		}
 		info, score := Detect(body, &m.Header)
 		if a.hasLast && (score < breakLockScore || info.Name == a.last.Name) {

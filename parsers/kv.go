@@ -30,6 +30,19 @@ func ScanKV(s string, sep byte, fn func(key, value string) bool) {
 		key := s[ks:i]
 		i++ // '='
 		if i < len(s) && s[i] == '"' {
+			// Most quoted values hold no escapes: find the closing quote
+			// here, saving readQuoted's call for the ones that do.
+			j := i + 1
+			for j < len(s) && s[j] != '"' && s[j] != '\\' {
+				j++
+			}
+			if j < len(s) && s[j] == '"' {
+				if !fn(key, s[i+1:j]) {
+					return
+				}
+				i = j + 1
+				continue
+			}
 			val, n, ok := readQuoted(s[i+1:])
 			if !ok {
 				// Unterminated quote: take the rest of the line as the value.

@@ -11,6 +11,16 @@ import (
 // IsEmpty reports whether v is one of the markers devices write for "no
 // value": such fields are absent from the record, not values.
 func IsEmpty(v string) bool {
+	// Most values are not markers: the first byte rules them out before
+	// the string compares (keep it in step with the list below).
+	if v == "" {
+		return true
+	}
+	switch v[0] {
+	case '-', 'N', 'n', 'U', 'u', '(', '"', '0', ':':
+	default:
+		return false
+	}
 	switch v {
 	case "", "-", "--", "N/A", "n/a", "NA", "None", "none", "NONE", "UNKNOWN", "unknown", "Unknown",
 		"not-applicable", "(null)", "null", "NULL", "\"\"", "0.0.0.0", "::":

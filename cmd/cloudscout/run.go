@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -91,8 +90,8 @@ next start.`,
 			for _, w := range cfg.Warnings() {
 				log.Warn().Msg(w)
 			}
-			if cfg.Collector.MemoryLimit > 0 {
-				debug.SetMemoryLimit(int64(cfg.Collector.MemoryLimit))
+			if lim, from := applyMemoryLimit(int64(cfg.Collector.MemoryLimit), cgroupMemoryFiles); lim > 0 {
+				log.Info().Int64("bytes", lim).Str("from", from).Msg("heap ceiling set")
 			}
 			col, err := collector.New(cfg, collector.Options{
 				Logger:     log,

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/maphash"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -250,6 +249,9 @@ type Anonymizer struct {
 	block  cipher.Block
 	// resolved actions, indexed like fieldNames
 	act [11]Action
+	// results shared by all workers
+	tokens, encs         *cache[string]
+	addrTokens, addrEncs *cache[netip.Addr]
 }
 
 // New validates the policy and returns an Anonymizer.
@@ -264,7 +266,8 @@ func New(key *Key, p Policy) (*Anonymizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Anonymizer{key: key, policy: p, allIPs: p.Addresses == "all", block: blk}
+	a := &Anonymizer{key: key, policy: p, allIPs: p.Addresses == "all", block: blk,
+		tokens: newStringCache(), encs: newStringCache(), addrTokens: newAddrCache(), addrEncs: newAddrCache()}
 	for i, f := range fieldNames {
 		a.act[i] = Keep
 		if v, ok := p.Fields[f]; ok {
@@ -277,46 +280,13 @@ func New(key *Key, p Policy) (*Anonymizer, error) {
 // Policy returns the policy in force.
 func (a *Anonymizer) Policy() Policy { return a.policy }
 
-// cacheSize is the number of slots of each worker's memo of recent
-// identifiers (a power of two): direct-mapped, so a lookup is one hash and
-// one comparison, and memory per stream stays small (64 KiB per memo).
-const cacheSize = 2048
-
-type cacheEntry struct{ k, v string }
-
-// memo remembers recent results; a colliding identifier replaces the old.
-type memo struct {
-	seed maphash.Seed
-	e    *[cacheSize]cacheEntry // allocated on first use
-}
-
-func (m *memo) get(k string) (string, bool) {
-	if m.e == nil {
-		return "", false
-	}
-	e := &m.e[maphash.String(m.seed, k)&(cacheSize-1)]
-	if e.v != "" && e.k == k {
-		return e.v, true
-	}
-	return "", false
-}
-
-func (m *memo) put(k, v string) {
-	if m.e == nil {
-		m.e = new([cacheSize]cacheEntry)
-	}
-	// Clone: k may be a slice of a whole log line, which must not stay pinned.
-	m.e[maphash.String(m.seed, k)&(cacheSize-1)] = cacheEntry{strings.Clone(k), v}
-}
-
-// Worker pseudonymizes records for one goroutine, reusing its HMAC state
-// and remembering recent identifiers (the same users and hosts repeat).
+// Worker pseudonymizes records for one goroutine, reusing its HMAC state;
+// results are remembered in the Anonymizer's shared caches (the same users
+// and hosts repeat).
 type Worker struct {
-	a      *Anonymizer
-	mac    hash.Hash
-	siv    hash.Hash
-	tokens memo // recent token results
-	encs   memo // recent encrypt results
+	a   *Anonymizer
+	mac hash.Hash
+	siv hash.Hash
 	// raw identifiers replaced in the current record, for the leak scan
 	replaced []replacement
 	buf      []byte
@@ -326,8 +296,7 @@ type replacement struct{ raw, with string }
 
 // NewWorker returns a Worker; it is not safe for concurrent use.
 func (a *Anonymizer) NewWorker() *Worker {
-	return &Worker{a: a, mac: hmac.New(sha256.New, a.key.token), siv: hmac.New(sha256.New, a.key.sivKey),
-		tokens: memo{seed: maphash.MakeSeed()}, encs: memo{seed: maphash.MakeSeed()}}
+	return &Worker{a: a, mac: hmac.New(sha256.New, a.key.token), siv: hmac.New(sha256.New, a.key.sivKey)}
 }
 
 // Apply pseudonymizes r in place according to the policy, then replaces
@@ -401,16 +370,33 @@ func (w *Worker) addr(i int, a *netip.Addr, tok *string) {
 	if act == Keep || (!w.a.allIPs && !IsInternal(*a)) {
 		return
 	}
-	raw := a.String()
+	// Cached by address: a hit costs neither the text form nor the MAC.
+	c := w.a.addrTokens
+	if act == Encrypt {
+		c = w.a.addrEncs
+	}
+	var raw string
+	if e, ok := c.get(*a); ok {
+		raw = e.raw
+		if act != Drop {
+			*tok = e.v
+		}
+	} else {
+		raw = a.String()
+		switch act {
+		case Token:
+			*tok = w.token(raw)
+		case Encrypt:
+			*tok = w.encrypt(raw)
+		}
+		if act != Drop {
+			c.put(*a, raw, *tok)
+		}
+	}
 	*a = netip.Addr{}
-	switch act {
-	case Drop:
+	if act == Drop {
 		w.replaced = append(w.replaced, replacement{raw, "[dropped]"})
 		return
-	case Token:
-		*tok = w.token(raw)
-	case Encrypt:
-		*tok = w.encrypt(raw)
 	}
 	w.replaced = append(w.replaced, replacement{raw, *tok})
 }
@@ -419,14 +405,14 @@ func (w *Worker) addr(i int, a *netip.Addr, tok *string) {
 func (w *Worker) Token(v string) string { return w.token(v) }
 
 func (w *Worker) token(v string) string {
-	if t, ok := w.tokens.get(v); ok {
-		return t
+	if e, ok := w.a.tokens.get(v); ok {
+		return e.v
 	}
 	w.mac.Reset()
 	w.mac.Write([]byte(v))
 	w.buf = w.mac.Sum(w.buf[:0])
 	t := "tok:" + base64.RawURLEncoding.EncodeToString(w.buf[:12])
-	w.tokens.put(v, t)
+	w.a.tokens.put(v, "", t)
 	return t
 }
 
@@ -434,8 +420,8 @@ func (w *Worker) token(v string) string {
 // is an HMAC of the plaintext, so equal values give equal ciphertexts and
 // any change is detected on decryption.
 func (w *Worker) encrypt(v string) string {
-	if t, ok := w.encs.get(v); ok {
-		return t
+	if e, ok := w.a.encs.get(v); ok {
+		return e.v
 	}
 	w.siv.Reset()
 	w.siv.Write([]byte(v))
@@ -444,7 +430,7 @@ func (w *Worker) encrypt(v string) string {
 	copy(out, iv)
 	cipher.NewCTR(w.a.block, iv).XORKeyStream(out[aes.BlockSize:], []byte(v))
 	t := "enc:" + base64.RawURLEncoding.EncodeToString(out)
-	w.encs.put(v, t)
+	w.a.encs.put(v, "", t)
 	return t
 }
 

@@ -47,6 +47,16 @@ type framer struct {
 
 	onError    func(reason string) // a framing error
 	onFrameEnd func()              // a frame (message, empty message or discarded tail) ended
+	// refill, when set, may replace the (empty) reader before it is filled
+	// again: a busy connection moves to a larger buffer.
+	refill func(*bufio.Reader) *bufio.Reader
+}
+
+// beforeFill is called when the reader holds no data and is about to read.
+func (f *framer) beforeFill() {
+	if f.refill != nil && f.r.Buffered() == 0 {
+		f.r = f.refill(f.r)
+	}
 }
 
 func newFramer(r *bufio.Reader, maxSize int) *framer {
@@ -105,6 +115,10 @@ func (f *framer) frameEnd() {
 // readFrame reads one frame. It may return an empty message (ignored by next).
 func (f *framer) readFrame() ([]byte, bool, error) {
 	f.buf = f.buf[:0]
+	if msg, ok := f.bufferedLine(); ok {
+		return msg, false, nil
+	}
+	f.beforeFill()
 	b, err := f.r.ReadByte()
 	if err != nil {
 		return nil, false, err
@@ -168,16 +182,54 @@ func (f *framer) badHeader(reason string) {
 	}
 }
 
+// bufferedLine is the fast path for the common case: a whole LF/NUL-framed
+// line of at most max bytes already in the read buffer. It returns the line
+// in place, without copying (valid until the next read, as next promises).
+func (f *framer) bufferedLine() ([]byte, bool) {
+	n := f.r.Buffered()
+	if n < 2 {
+		return nil, false
+	}
+	chunk, _ := f.r.Peek(n) // buffered bytes: cannot fail
+	if b := chunk[0]; (b >= '0' && b <= '9') || b == '\n' || b == 0 {
+		return nil, false // maybe a MSG-LEN, or an empty frame: the full path decides
+	}
+	end := indexTerminator(chunk)
+	if end < 0 || end > f.max {
+		return nil, false
+	}
+	_, _ = f.r.Discard(end + 1) // the slice stays valid until the next read
+	f.frameEnd()
+	msg := chunk[:end]
+	if msg[len(msg)-1] == '\r' {
+		msg = msg[:len(msg)-1]
+	}
+	if len(msg) > 0 {
+		f.lfMode = true
+	}
+	return msg, true
+}
+
 // readOctets reads the body of an octet-counted frame of n bytes.
 func (f *framer) readOctets(n int) ([]byte, bool, error) {
 	if n <= f.max+2 {
-		f.grow(n)
-		got, err := io.ReadFull(f.r, f.buf[:n])
-		if err != nil {
-			return f.shortFrame(got, err)
+		var msg []byte
+		if f.r.Buffered() >= n {
+			// The whole frame is buffered: deliver it in place.
+			msg, _ = f.r.Peek(n)
+			_, _ = f.r.Discard(n)
+		} else {
+			f.grow(n)
+			// What is buffered first, so the reader is empty when it refills.
+			have, _ := f.r.Read(f.buf[:min(n, f.r.Buffered())])
+			f.beforeFill()
+			got, err := io.ReadFull(f.r, f.buf[have:n])
+			if err != nil {
+				return f.shortFrame(have+got, err)
+			}
+			msg = f.buf[:n]
 		}
 		f.frameEnd()
-		msg := f.buf[:n]
 		// rsyslog puts the template's newline inside the frame.
 		if len(msg) > 0 && msg[len(msg)-1] == '\n' {
 			msg = msg[:len(msg)-1]
@@ -233,6 +285,7 @@ func (f *framer) grow(n int) {
 // peekSome returns the buffered bytes, filling the buffer with one read if it is empty.
 func (f *framer) peekSome() ([]byte, error) {
 	if f.r.Buffered() == 0 {
+		f.beforeFill()
 		if _, err := f.r.Peek(1); err != nil {
 			return nil, err
 		}

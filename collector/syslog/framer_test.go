@@ -31,6 +31,15 @@ func runFramer(t testing.TB, r io.Reader, maxSize, bufSize int) ([]frame, map[st
 	errs := map[string]int{}
 	fr := newFramer(bufio.NewReaderSize(r, bufSize), maxSize)
 	fr.onError = func(reason string) { errs[reason]++ }
+	// Swap readers at every refill, alternating sizes, as a busy connection
+	// does once: no byte may be lost or repeated across a swap.
+	refills := 0
+	fr.refill = func(cur *bufio.Reader) *bufio.Reader {
+		if refills++; refills > 8 {
+			return cur
+		}
+		return bufio.NewReaderSize(r, bufSize+refills%3*7)
+	}
 	var out []frame
 	for {
 		msg, truncated, err := fr.next()

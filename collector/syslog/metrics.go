@@ -54,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		connClosed:    counter("connections_closed_total", "Served TCP/TLS connections that ended, by reason (eof, timeout, read_error, handler_error, shutdown).", "listener", "reason"),
 		tlsFailures:   counter("tls_handshake_failures_total", "Failed TLS handshakes by reason.", "listener", "reason"),
 		acceptErrors:  counter("accept_errors_total", "Errors from accept (e.g. EMFILE); the listener backs off and continues.", "listener"),
-		udpDropped:    counter("udp_dropped_total", "UDP datagrams dropped by the receiver (not_allowed, handler_error).", "listener", "reason"),
+		udpDropped:    counter("udp_dropped_total", "UDP datagrams dropped by the receiver, by reason (not_allowed, handler_error, queue_full: the receive queue was full, shutdown: still queued when the listener stopped).", "listener", "reason"),
 		udpKernelDrops: counter("udp_kernel_drops_total",
 			"UDP datagrams the kernel dropped on this socket (receive buffer full), read from /proc/net/udp{,6}.", "listener"),
 		udpRcvbuf:       gauge("udp_rcvbuf_bytes", "UDP socket receive buffer size granted by the kernel (getsockopt SO_RCVBUF).", "listener"),

@@ -36,8 +36,12 @@ const (
 	MaxMessageSizeLimit = maxFrameLen
 	minMessageSize      = 16
 	maxUDPReaders       = 64
-	// streamBufferSize is the bufio.Reader size per TCP/TLS connection.
+	// streamBufferSize is the bufio.Reader size a TCP/TLS connection starts with;
+	// one that keeps filling it moves to busyBufferSize (fewer read syscalls per
+	// message), so idle and slow connections stay small.
 	streamBufferSize = 16 << 10
+	busyBufferSize   = 128 << 10
+	busyAfterReads   = 8 // consecutive reads that filled the buffer
 )
 
 // StreamInfo describes one connection (TCP/TLS) or one UDP reader.
@@ -73,6 +77,14 @@ type Stream interface {
 	Message(ctx context.Context, data []byte, truncated bool, peer netip.AddrPort) error
 	// Close is called once when the connection or UDP reader ends.
 	Close()
+}
+
+// Flusher is optionally implemented by a Stream that batches work (counters, a
+// cached clock) across messages: Flush is called whenever the receiver has handed
+// over every message it has read and is about to wait for more data, so nothing
+// stays unpublished while a sender is quiet.
+type Flusher interface {
+	Flush()
 }
 
 // Config configures one Receiver (one listening socket).

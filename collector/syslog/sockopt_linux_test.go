@@ -9,13 +9,15 @@ import (
 )
 
 // TestUDPKernelDropsAccounted fills a tiny socket buffer while the handler blocks: every
-// datagram sent is then either delivered or counted as a kernel drop.
+// datagram sent is then either delivered or counted as a kernel drop. It uses the
+// synchronous path, whose reader stops while the handler blocks; the queued path
+// would go on reading.
 func TestUDPKernelDropsAccounted(t *testing.T) {
 	block := make(chan struct{})
 	h := &recorder{block: block}
 	r, _ := newReceiver(t, Config{Transport: TransportUDP, Handler: h, ReadBuffer: 4096, UDPReaders: 1})
 	r.dropPollInterval = 20 * time.Millisecond
-	run(t, r)
+	runUDPTuned(t, r, udpTuning{sync: true})
 	c := dialUDP(t, "", r.Addr())
 	const sent = 2000
 	payload := []byte("<13>" + strings.Repeat("d", 200))

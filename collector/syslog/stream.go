@@ -184,8 +184,33 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 	}
 	defer stream.Close()
 
-	cr := &connReader{c: conn, idle: r.cfg.IdleTimeout}
+	// Counters are published in batches: before every read from the socket, the
+	// point where the connection may go quiet, so nothing stays unpublished.
+	var msgs, bytes, truncs int64
+	flusher, _ := stream.(Flusher)
+	flush := func() {
+		if msgs > 0 {
+			r.met.messages.Add(float64(msgs))
+			r.met.bytes.Add(float64(bytes))
+			msgs, bytes = 0, 0
+		}
+		if truncs > 0 {
+			r.met.truncated.Add(float64(truncs))
+			truncs = 0
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	defer flush()
+	cr := &connReader{c: conn, idle: r.cfg.IdleTimeout, beforeRead: flush}
 	fr := newFramer(newBufReader(cr), r.cfg.MaxMessageSize)
+	fr.refill = func(cur *bufio.Reader) *bufio.Reader {
+		if cr.fullReads >= busyAfterReads && cur.Size() < busyBufferSize {
+			return bufio.NewReaderSize(cr, busyBufferSize) // a busy sender
+		}
+		return cur
+	}
 	fr.onError = r.met.framingError
 	fr.onFrameEnd = func() { cr.msgStart = time.Time{} }
 	for {
@@ -198,14 +223,17 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 			}
 			return
 		}
-		r.met.messages.Inc()
-		r.met.bytes.Add(float64(len(msg)))
+		msgs++
+		bytes += int64(len(msg))
 		if truncated {
-			r.met.truncated.Inc()
+			truncs++
 		}
-		start := time.Now()
-		err = stream.Message(ctx, msg, truncated, sc.peer)
+		var start time.Time
 		if !cr.msgStart.IsZero() {
+			start = time.Now()
+		}
+		err = stream.Message(ctx, msg, truncated, sc.peer)
+		if !start.IsZero() && !cr.msgStart.IsZero() {
 			// Time blocked in the handler (backpressure) is not the sender's fault.
 			cr.msgStart = cr.msgStart.Add(time.Since(start))
 		}
@@ -262,12 +290,17 @@ func handshakeFailureReason(err error) string {
 // connReader sets the read deadline before every read: IdleTimeout after now, but no
 // later than IdleTimeout after the current message started arriving (slowloris).
 type connReader struct {
-	c        net.Conn
-	idle     time.Duration
-	msgStart time.Time // zero between messages
+	c          net.Conn
+	idle       time.Duration
+	msgStart   time.Time // zero between messages
+	beforeRead func()    // called before each read (publishes batched counters)
+	fullReads  int       // consecutive reads that filled the buffer
 }
 
 func (cr *connReader) Read(p []byte) (int, error) {
+	if cr.beforeRead != nil {
+		cr.beforeRead()
+	}
 	now := time.Now()
 	dl := now.Add(cr.idle)
 	if !cr.msgStart.IsZero() {
@@ -279,6 +312,11 @@ func (cr *connReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := cr.c.Read(p)
+	if n == len(p) {
+		cr.fullReads++
+	} else {
+		cr.fullReads = 0
+	}
 	if n > 0 && cr.msgStart.IsZero() {
 		cr.msgStart = now
 	}

@@ -434,14 +434,15 @@ func (p *parser) finish(m *parsers.Meta, r *parsers.Record) error {
 	return nil
 }
 
-// remember stores the connection fields a later Log Update needs.
+// remember stores the connection fields a later Log Update needs. Every
+// string is copied: the line may alias the caller's reused read buffer.
 func (p *parser) remember(loguid string, r *parsers.Record) {
 	if len(p.conns) >= maxConns {
 		clear(p.conns)
 	}
 	p.conns[strings.Clone(loguid)] = conn{
 		src: r.SourceIP, dst: r.DestinationIP, sport: r.SourcePort, dport: r.DestinationPort,
-		transport: r.NetworkTransport,
+		transport: strings.Clone(r.NetworkTransport), // may be the logged word, lower-cased
 		user:      strings.Clone(r.UserName), domain: strings.Clone(r.UserDomain),
 		app: strings.Clone(r.NetworkApplication), action: strings.Clone(r.EventAction),
 		rule: strings.Clone(r.RuleName), product: strings.Clone(r.ObserverProduct),

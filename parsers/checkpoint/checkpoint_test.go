@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,5 +222,19 @@ func TestCEFDomainNameAndSpacedHeader(t *testing.T) {
 	}
 	if r.DestinationDomain != "games.example.net" || r.Verdict != parsers.Denied {
 		t.Errorf("domain %q verdict %v", r.DestinationDomain, r.Verdict)
+	}
+}
+
+// The connection a Log Update completes is kept across lines, which the
+// caller hands over in one reused buffer: it must not alias the line (the
+// transport is the logged word itself when it is an unlisted lower-case
+// protocol name).
+func TestLogUpdateOutlivesLineBuffer(t *testing.T) {
+	in := `<134>1 2026-06-14T09:19:01Z gw CheckPoint 2217 - [action:"Accept"; loguid:"{0x7,0x1}"; origin:"192.0.2.1"; time:"1781428740"; dst:"203.0.113.50"; product:"VPN-1 & FireWall-1"; proto:"carp"; rule_name:"Allow carp"; src:"10.1.2.5"]
+<134>1 2026-06-14T09:24:01Z gw CheckPoint 2217 - [action:"Accept"; loguid:"{0x7,0x1}"; origin:"192.0.2.1"; time:"1781429040"; bytes:"2048"; product:"Log Update"]
+`
+	out := strings.Split(string(parsertest.Render(t, Name, []byte(in), time.UTC, parsertest.DefaultNow)), "\n")
+	if len(out) < 2 || !strings.Contains(out[1], `"transport":"carp"`) || !strings.Contains(out[1], `"name":"Allow carp"`) {
+		t.Errorf("log update lost its connection's fields:\n%s", strings.Join(out, "\n"))
 	}
 }

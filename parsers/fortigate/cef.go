@@ -174,18 +174,21 @@ func scanCEFLine(body string, f *fields) error {
 // "\r" and "\/" some devices write) are unescaped.
 func scanCEFExt(s string, fn func(k, v string)) {
 	s = strings.TrimLeft(s, " ")
+	// eq is the '=' of the next key when finding the previous value's end
+	// already located (and validated) it, so keys are not scanned twice.
+	eq := -1
 	for len(s) > 0 {
-		eq := unescapedEq(s, 0)
-		if eq <= 0 {
-			return
+		if eq < 0 {
+			eq = unescapedEq(s, 0)
+			if eq <= 0 || !validKey(s[:eq]) {
+				return
+			}
 		}
 		key := s[:eq]
-		if !validKey(key) {
-			return
-		}
 		vs := eq + 1
 		end := len(s)
 		next := len(s)
+		eq = -1
 		for from := vs; ; {
 			e := unescapedEq(s, from)
 			if e < 0 {
@@ -194,6 +197,7 @@ func scanCEFExt(s string, fn func(k, v string)) {
 			sp := strings.LastIndexByte(s[vs:e], ' ')
 			if sp >= 0 && validKey(s[vs+sp+1:e]) {
 				end, next = vs+sp, vs+sp+1
+				eq = e - next
 				break
 			}
 			from = e + 1

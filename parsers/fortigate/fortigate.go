@@ -123,14 +123,13 @@ func separator(s string) byte {
 }
 
 func scanNative(body string, f *fields) {
-	parsers.ScanKV(body, separator(body), func(k, v string) bool {
-		f.set(k, v)
-		return true
-	})
+	// The method value is ScanKV's callback itself: no wrapper call per pair.
+	parsers.ScanKV(body, separator(body), f.set)
 }
 
-// set stores one native FortiOS key; unknown keys are ignored.
-func (f *fields) set(k, v string) {
+// set stores one native FortiOS key; unknown keys are ignored. It always
+// asks ScanKV for the next pair.
+func (f *fields) set(k, v string) bool {
 	switch k {
 	case "date":
 		f.date = v
@@ -229,6 +228,7 @@ func (f *fields) set(k, v string) {
 	case "sni":
 		f.sni = v
 	}
+	return true
 }
 
 func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
