@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,6 +112,13 @@ type Spool struct {
 	quarDir    string
 	blockBytes int
 	quota      int64
+
+	// Full blocks are compressed by Run's compressor goroutines when one
+	// is idle (an unbuffered hand-off), else by the appending goroutine:
+	// one busy connection then uses a second core, and nothing queues.
+	compressQ chan compressJob
+	qmu       sync.RWMutex
+	serving   bool // Run's compressors take jobs
 
 	srcMu sync.Mutex // serializes source creation
 	// sources is copied on write: sources are few and created rarely, and
@@ -284,6 +292,7 @@ func newSpool(cfg Config) (*Spool, error) {
 	}
 	s := &Spool{
 		cfg:        cfg,
+		compressQ:  make(chan compressJob),
 		log:        cfg.Logger.With().Str("component", "spool").Logger(),
 		now:        cfg.Now,
 		enc:        enc,
@@ -412,11 +421,63 @@ func (s *Spool) Append(source string, record []byte, ts time.Time) error {
 	src.mu.Unlock()
 
 	if rb != nil {
-		// A write error keeps the block queued in memory (the record is
-		// taken); it is reported by Sync and by later Appends (ErrFull).
-		_ = s.writeBlock(src, rb, ticket)
+		s.qmu.RLock()
+		handed := false
+		if s.serving {
+			select {
+			case s.compressQ <- compressJob{src, rb, ticket}:
+				handed = true
+			default:
+			}
+		}
+		s.qmu.RUnlock()
+		if !handed {
+			// A write error keeps the block queued in memory (the record is
+			// taken); it is reported by Sync and by later Appends (ErrFull).
+			_ = s.writeBlock(src, rb, ticket)
+		}
 	}
 	return nil
+}
+
+// compressJob is a full block for a compressor goroutine.
+type compressJob struct {
+	src    *source
+	rb     *rawBlock
+	ticket uint64
+}
+
+// serveCompression runs n compressor goroutines until stop is closed after
+// serving ends; the returned function ends serving and waits for them. A
+// job taken is always finished: the hand-off is unbuffered, so no job can
+// be left in the channel.
+func (s *Spool) serveCompression(n int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case j := <-s.compressQ:
+					_ = s.writeBlock(j.src, j.rb, j.ticket) // errors as in Append
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	s.qmu.Lock()
+	s.serving = true
+	s.qmu.Unlock()
+	return func() {
+		s.qmu.Lock()
+		s.serving = false
+		s.qmu.Unlock()
+		close(done)
+		wg.Wait()
+	}
 }
 
 // takeLocked takes the buffer for compression and hands out its ticket.
@@ -769,6 +830,7 @@ func (s *Spool) Run(ctx context.Context) error {
 		return errors.New("spool: already running")
 	}
 	defer s.running.Store(false)
+	defer s.serveCompression(runtime.GOMAXPROCS(0))()
 	t := time.NewTicker(s.cfg.SyncInterval)
 	defer t.Stop()
 	var lastErr string
