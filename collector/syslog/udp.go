@@ -186,13 +186,7 @@ func (r *Receiver) readUDP(ctx context.Context, br *udpBatchReader, q *udpQueue,
 	for {
 		pkts, err := br.read()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			r.met.udpReadErrors.Inc()
-			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
-			r.log.Warn().Err(err).Msg("udp read failed")
-			if !sleepCtx(ctx, backoff) {
+			if !r.udpReadFailed(ctx, err, &backoff) {
 				return
 			}
 			continue
@@ -297,13 +291,7 @@ func (r *Receiver) readUDPSync(ctx context.Context, conn *net.UDPConn, st Stream
 	for {
 		n, ap, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			r.met.udpReadErrors.Inc()
-			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
-			r.log.Warn().Err(err).Msg("udp read failed")
-			if !sleepCtx(ctx, backoff) {
+			if !r.udpReadFailed(ctx, err, &backoff) {
 				return
 			}
 			continue
@@ -385,4 +373,17 @@ func (r *Receiver) pollKernelDrops(ctx context.Context, inode uint64) {
 			poll()
 		}
 	}
+}
+
+// udpReadFailed handles a read error: false when the socket is closed or the
+// context done (the reader ends), else it counts and logs the error and
+// backs off before the next read.
+func (r *Receiver) udpReadFailed(ctx context.Context, err error, backoff *time.Duration) bool {
+	if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	r.met.udpReadErrors.Inc()
+	*backoff = min(max(2**backoff, acceptBackoffMin), acceptBackoffMax)
+	r.log.Warn().Err(err).Msg("udp read failed")
+	return sleepCtx(ctx, *backoff)
 }
