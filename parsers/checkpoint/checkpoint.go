@@ -435,19 +435,33 @@ func (p *parser) finish(m *parsers.Meta, r *parsers.Record) error {
 }
 
 // remember stores the connection fields a later Log Update needs. Every
-// string is copied: the line may alias the caller's reused read buffer.
+// string is copied (the line may alias the caller's reused read buffer),
+// all of them into one allocation.
 func (p *parser) remember(loguid string, r *parsers.Record) {
 	if len(p.conns) >= maxConns {
 		clear(p.conns)
 	}
-	p.conns[strings.Clone(loguid)] = conn{
+	// NetworkTransport may be the logged word, lower-cased.
+	strs := [...]string{loguid, r.NetworkTransport, r.UserName, r.UserDomain, r.NetworkApplication,
+		r.EventAction, r.RuleName, r.ObserverProduct, r.ObserverHostname, r.URLOriginal, r.DestinationDomain}
+	n := 0
+	for _, s := range strs {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range strs {
+		b.WriteString(s)
+	}
+	all := b.String()
+	for i, s := range strs {
+		strs[i], all = all[:len(s)], all[len(s):]
+	}
+	p.conns[strs[0]] = conn{
 		src: r.SourceIP, dst: r.DestinationIP, sport: r.SourcePort, dport: r.DestinationPort,
-		transport: strings.Clone(r.NetworkTransport), // may be the logged word, lower-cased
-		user:      strings.Clone(r.UserName), domain: strings.Clone(r.UserDomain),
-		app: strings.Clone(r.NetworkApplication), action: strings.Clone(r.EventAction),
-		rule: strings.Clone(r.RuleName), product: strings.Clone(r.ObserverProduct),
-		observer: strings.Clone(r.ObserverHostname), verdict: r.Verdict,
-		urlOriginal: strings.Clone(r.URLOriginal), dhost: strings.Clone(r.DestinationDomain),
+		transport: strs[1], user: strs[2], domain: strs[3], app: strs[4], action: strs[5],
+		rule: strs[6], product: strs[7], observer: strs[8], verdict: r.Verdict,
+		urlOriginal: strs[9], dhost: strs[10],
 	}
 }
 

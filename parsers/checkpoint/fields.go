@@ -184,17 +184,26 @@ func (f *fields) scanBracket(s string) {
 }
 
 // quoted returns the index of the quote closing a value that starts at i,
-// and whether the value holds backslash escapes; -1 if it never closes.
+// and whether the value holds escapes unescape removes (a backslash that
+// escapes nothing, as in CORP\jdoe, costs no copy); -1 if it never closes.
+// It jumps from quote to quote, looking for backslashes only before each.
 func quoted(s string, i int) (int, bool) {
 	esc := false
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			esc = true
-			j++
-		case '"':
-			return j, esc
+	for j := i; j < len(s); {
+		q := strings.IndexByte(s[j:], '"')
+		if q < 0 {
+			return -1, esc
 		}
+		q += j
+		b := strings.IndexByte(s[j:q], '\\')
+		if b < 0 {
+			return q, esc
+		}
+		b += j // a backslash escapes the next byte, which may be the quote
+		if b+1 < len(s) && (s[b+1] == '"' || s[b+1] == '\\' || s[b+1] == ']') {
+			esc = true
+		}
+		j = b + 2
 	}
 	return -1, esc
 }
@@ -229,7 +238,7 @@ func (f *fields) scanPipe(s string) {
 			continue
 		}
 		v := piece[eq+1:]
-		if strings.IndexByte(v, '\\') >= 0 {
+		if pipeEscaped(v) {
 			v = unescapePipe(v)
 		}
 		f.set(strings.TrimSpace(piece[:eq]), v)
@@ -254,6 +263,21 @@ func unescapedIndex(s string, c byte) int {
 			return i
 		}
 		off = i + 1
+	}
+}
+
+// pipeEscaped reports whether s holds an escape unescapePipe removes, so
+// a value with only literal backslashes (CORP\jdoe) is not copied.
+func pipeEscaped(s string) bool {
+	for {
+		i := strings.IndexByte(s, '\\')
+		if i < 0 || i+1 >= len(s) {
+			return false
+		}
+		if c := s[i+1]; c == '=' || c == '|' || c == '\\' {
+			return true
+		}
+		s = s[i+2:]
 	}
 }
 

@@ -255,6 +255,13 @@ func (r *Row) Get(f Field) string {
 	if p == 0 {
 		return ""
 	}
+	// The usual field (no lead field, no doubled quotes) without another
+	// call: every mapped field comes through here.
+	if t := &r.T; t.lead == "" {
+		if s := t.sp[p-1]; !s.esc {
+			return t.line[s.start:s.end]
+		}
+	}
 	return r.T.at(p - 1)
 }
 

@@ -41,7 +41,7 @@ func (t Tokens) Len() int {
 // At returns field i. Only a quoted value holding doubled quotes allocates.
 func (t Tokens) At(i int) string { return t.at(i) }
 
-// at is At without copying the Tokens, small enough to inline.
+// at is At without copying the Tokens.
 func (t *Tokens) at(i int) string {
 	if t.lead != "" {
 		if i == 0 {
@@ -106,7 +106,9 @@ func splitSpans(line string, dst []span) ([]span, error) {
 			continue
 		}
 		j := i
-		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+		// Most field bytes are above ' ', which one compare rules out as
+		// a separator.
+		for j < len(line) && (line[j] > ' ' || line[j] != ' ' && line[j] != '\t') {
 			j++
 		}
 		dst = append(dst, span{int32(i), int32(j), false})

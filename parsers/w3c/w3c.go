@@ -47,6 +47,10 @@ var errNoEndpoint = errors.New("w3c: line names no client and no URL")
 
 type parser struct {
 	s Stream
+	// software is the #Software value iis was computed from: the
+	// directive comes once per file, the lines by the thousand.
+	software string
+	iis      bool
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -89,7 +93,11 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	r.UserAgent = plusToSpace(r.UserAgent)
 	r.ObserverVendor = vendor
 	r.ObserverProduct = product
-	if strings.Contains(p.s.Software, "Internet Information Services") {
+	if p.s.Software != p.software {
+		p.software = p.s.Software
+		p.iis = strings.Contains(p.software, "Internet Information Services")
+	}
+	if p.iis {
 		r.ObserverVendor, r.ObserverProduct = "Microsoft", "IIS"
 	}
 	return nil
@@ -103,16 +111,8 @@ func plusToSpace(ua string) string {
 	if strings.IndexByte(ua, '+') < 0 || strings.IndexByte(ua, ' ') >= 0 {
 		return ua
 	}
-	var b strings.Builder
-	b.Grow(len(ua))
-	for i := 0; i < len(ua); i++ {
-		if c := ua[i]; c == '+' {
-			b.WriteByte(' ')
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	// One allocation, copying the runs between pluses in bulk.
+	return strings.ReplaceAll(ua, "+", " ")
 }
 
 // detect: the IIS #Software line is this format's own marker; a #Fields

@@ -160,10 +160,14 @@ func SplitCEF(body string) (CEF, error) {
 // SplitCEFHeader is SplitCEF that also accepts a body whose "CEF:" a relay
 // took as the syslog TAG (see LocateCEF).
 func SplitCEFHeader(body string, h *parsers.Header) (CEF, error) {
-	if IndexCEF(body) < 0 && tagEaten(body, h, "CEF") {
-		return splitCEF(body)
+	at := IndexCEF(body) // looked up once: it scans up to maxPrefix bytes
+	if at < 0 {
+		if tagEaten(body, h, "CEF") {
+			return splitCEF(body)
+		}
+		return CEF{}, ErrNotCEF
 	}
-	return SplitCEF(body)
+	return splitCEF(body[at+len("CEF:"):])
 }
 
 // splitCEF splits what follows "CEF:".
@@ -232,51 +236,52 @@ func (it *ExtIter) Next() bool {
 		it.pos = len(s)
 		return false
 	}
-	eq := i
-	// The previous call found this key's '=' while ending its value; a key
-	// is never empty, so a remembered '=' lies after i.
-	for it.nextEq <= i || it.nextEq >= len(s) {
-		k := strings.IndexByte(s[eq:], '=')
-		if k < 0 {
-			it.pos = len(s)
-			return false
+	ks, eq := i, it.nextEq
+	// The previous call found this key and its '=' while ending its value
+	// (a key is never empty, so a remembered '=' lies after i, and the key
+	// starts at i); else look for the first unescaped '='.
+	if eq <= i || eq >= len(s) {
+		eq = i
+		for {
+			k := strings.IndexByte(s[eq:], '=')
+			if k < 0 {
+				it.pos = len(s)
+				return false
+			}
+			eq += k
+			if !escaped(s, eq) {
+				break
+			}
+			eq++
 		}
-		eq += k
-		if !escaped(s, eq) {
-			it.nextEq = eq
-			break
+		if sp := strings.LastIndexByte(s[i:eq], ' '); sp >= 0 {
+			ks = i + sp + 1 // text before a key that has no '=' is dropped
 		}
-		eq++
-	}
-	eq = it.nextEq
-	ks := i
-	if sp := strings.LastIndexByte(s[i:eq], ' '); sp >= 0 {
-		ks = i + sp + 1 // text before a key that has no '=' is dropped
 	}
 	it.key = s[ks:eq]
 	vs := eq + 1
 	it.nextEq = 0
 	end, next := len(s), len(s)
-	lastSp := -1
-	j := vs
-	for j < len(s) {
-		k := strings.IndexByte(s[j:], '=')
-		if k < 0 {
+	// The value ends at the first space followed by a valid key and '='.
+	// Scanning forward from space to space touches each byte about once;
+	// a key candidate never holds a backslash, so its '=' is never an
+	// escaped one.
+	for j := vs; j < len(s); {
+		sp := strings.IndexByte(s[j:], ' ')
+		if sp < 0 {
 			break
 		}
-		k += j
-		if sp := strings.LastIndexByte(s[j:k], ' '); sp >= 0 {
-			lastSp = j + sp
+		sp += j
+		k, limit := sp+1, min(len(s), sp+66) // keys are at most 64 bytes
+		for k < limit && keyChars[s[k]] {
+			k++
 		}
-		j = k + 1
-		if lastSp < vs || escaped(s, k) {
-			continue
-		}
-		if validKey(s[lastSp+1 : k]) {
-			end, next = lastSp, lastSp+1
+		if k > sp+1 && k < limit && s[k] == '=' {
+			end, next = sp, sp+1
 			it.nextEq = k
 			break
 		}
+		j = k
 	}
 	v := s[vs:end]
 	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t' || v[len(v)-1] == '\r') {
@@ -324,17 +329,12 @@ func UnescapeValue(v string) string {
 	return b.String()
 }
 
-// validKey reports whether s can be a CEF/LEEF key: ASCII letters, digits
-// and _ . - [ ], at most 64 bytes.
-func validKey(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
+// keyChars holds the bytes a CEF/LEEF key may have: ASCII letters, digits
+// and _ . - [ ] (keys are at most 64 bytes). A table, because the value
+// scan tests every byte after a space.
+var keyChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '[' || c == ']'
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '[' || c == ']') {
-			return false
-		}
-	}
-	return true
-}
+	return t
+}()

@@ -59,10 +59,14 @@ func LocateLEEF(body string, h *parsers.Header) int {
 // SplitLEEFHeader is SplitLEEF that also accepts a body whose "LEEF:" a
 // relay took as the syslog TAG.
 func SplitLEEFHeader(body string, h *parsers.Header) (LEEF, error) {
-	if IndexLEEF(body) < 0 && tagEaten(body, h, "LEEF") {
-		return splitLEEF(body)
+	at := IndexLEEF(body) // looked up once: it scans up to maxPrefix bytes
+	if at < 0 {
+		if tagEaten(body, h, "LEEF") {
+			return splitLEEF(body)
+		}
+		return LEEF{}, ErrNotLEEF
 	}
-	return SplitLEEF(body)
+	return splitLEEF(body[at+len("LEEF:"):])
 }
 
 // splitLEEF splits what follows "LEEF:".
@@ -196,7 +200,7 @@ func (it *AttrIter) Next() bool {
 	for it.pos < len(it.s) {
 		rest := it.s[it.pos:]
 		piece := rest
-		if i := strings.Index(rest, it.delim); i >= 0 {
+		if i := indexDelim(rest, it.delim); i >= 0 {
 			piece = rest[:i]
 			it.pos += i + len(it.delim)
 		} else {
@@ -206,7 +210,7 @@ func (it *AttrIter) Next() bool {
 		if eq <= 0 {
 			continue
 		}
-		it.key = strings.TrimSpace(piece[:eq])
+		it.key = trimKey(piece[:eq])
 		v := piece[eq+1:]
 		for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\r' || v[len(v)-1] == '\n') {
 			v = v[:len(v)-1]
@@ -215,6 +219,24 @@ func (it *AttrIter) Next() bool {
 		return true
 	}
 	return false
+}
+
+// indexDelim is strings.Index, with the common one-byte delimiter (tab)
+// going straight to strings.IndexByte.
+func indexDelim(s, delim string) int {
+	if len(delim) == 1 {
+		return strings.IndexByte(s, delim[0])
+	}
+	return strings.Index(s, delim)
+}
+
+// trimKey is strings.TrimSpace without the call for the usual key, whose
+// first and last bytes are printable ASCII.
+func trimKey(k string) string {
+	if n := len(k); n > 0 && k[0] > ' ' && k[0] < 0x80 && k[n-1] > ' ' && k[n-1] < 0x80 {
+		return k
+	}
+	return strings.TrimSpace(k)
 }
 
 // Key returns the current attribute name.

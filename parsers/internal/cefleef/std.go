@@ -391,11 +391,21 @@ var nonTrafficWords = [...]string{
 	"adminlogin", "userlogin", "systemupdate", "configchange", "policyupdate",
 }
 
+// nonTrafficByLetter is nonTrafficWords indexed by first letter, so each
+// word start in a name is compared with a few words, not all of them.
+var nonTrafficByLetter = func() (t [26][]string) {
+	for _, w := range nonTrafficWords {
+		t[w[0]-'a'] = append(t[w[0]-'a'], w)
+	}
+	return t
+}()
+
 // NonTrafficName reports whether a CEF name or LEEF event ID names an
 // administrative, authentication or system event: one of nonTrafficWords
 // at the start of a word, ASCII case-insensitively, '_' read as a space.
 // It does not allocate.
 func NonTrafficName(name string) bool {
+	words := &nonTrafficByLetter
 	if len(name) > 256 {
 		name = name[:256]
 	}
@@ -409,8 +419,8 @@ func NonTrafficName(name string) bool {
 		if c < 'a' || c > 'z' {
 			continue
 		}
-		for _, w := range nonTrafficWords {
-			if w[0] == c && wordAt(name, i, w) {
+		for _, w := range words[c-'a'] {
+			if wordAt(name, i, w) {
 				return true
 			}
 		}
@@ -603,6 +613,104 @@ func (e *Event) SetBytes(r *parsers.Record, dir InDirection) {
 // CommonLabels fills still-empty fields from custom fields whose labels
 // name them unambiguously.
 func (e *Event) CommonLabels(r *parsers.Record) {
+	if e.used == 0 {
+		return
+	}
+	// One pass over the set slots, each label folded once, finds what
+	// commonLabels would find with a Labelled call per field.
+	var found [numCommon]string
+	var seen [numCommon]bool
+	used := e.used
+	for i := 0; used != 0; i++ {
+		set := used&1 != 0
+		used >>= 1
+		c := &e.Custom[i]
+		if !set || c.Label == "" {
+			continue
+		}
+		k, ok := commonKind(c.Label)
+		if !ok {
+			// Non-ASCII: Unicode folding may match ("\u212a" is 'k');
+			// leave it to strings.EqualFold.
+			e.commonLabels(r)
+			return
+		}
+		if k != numCommon && !seen[k] {
+			found[k], seen[k] = c.Value, true
+		}
+	}
+	if r.RuleName == "" {
+		r.RuleName = parsers.Clean(found[commonRule])
+	}
+	if r.URLCategory == "" {
+		r.URLCategory = parsers.Clean(found[commonCategory])
+	}
+	if r.NetworkApplication == "" {
+		r.NetworkApplication = parsers.Clean(found[commonApp])
+	}
+	if r.HTTPContentType == "" {
+		r.HTTPContentType = parsers.Clean(found[commonContentType])
+	}
+	if r.ThreatName == "" {
+		r.ThreatName = parsers.Clean(found[commonThreat])
+	}
+}
+
+// Fields CommonLabels fills from labelled custom fields.
+const (
+	commonRule = iota
+	commonCategory
+	commonApp
+	commonContentType
+	commonThreat
+	numCommon
+)
+
+// commonKind returns which field an ASCII label names (numCommon for
+// none), matching case-insensitively; ok is false for a label with
+// non-ASCII bytes.
+func commonKind(label string) (kind int, ok bool) {
+	var b [32]byte
+	if len(label) > len(b) {
+		return numCommon, isASCII(label)
+	}
+	for i := 0; i < len(label); i++ {
+		c := label[i]
+		if c >= 0x80 {
+			return numCommon, false
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	switch string(b[:len(label)]) {
+	case "rule", "rule name", "rulename", "policy", "policy name", "firewall rule":
+		return commonRule, true
+	case "url category", "urlcategory", "url categories", "category", "categories":
+		return commonCategory, true
+	case "application", "application name", "appname":
+		return commonApp, true
+	case "content type", "contenttype":
+		return commonContentType, true
+	case "virus name", "threat name", "malware name":
+		return commonThreat, true
+	}
+	return numCommon, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// commonLabels is CommonLabels through Labelled, for labels that need
+// Unicode case folding.
+func (e *Event) commonLabels(r *parsers.Record) {
 	if r.RuleName == "" {
 		r.RuleName = parsers.Clean(e.Labelled("Rule", "Rule Name", "RuleName", "Policy", "Policy Name", "Firewall Rule"))
 	}
@@ -654,7 +762,51 @@ func WebOrNetwork(r *parsers.Record) {
 // IP is parsers.ParseIP without an IPv6 zone: a zone ("fe80::1%eth0") is
 // meaningless in a log record, and the record's JSON writer does not escape
 // it.
-func IP(s string) netip.Addr { return parsers.ParseIP(s).WithZone("") }
+func IP(s string) netip.Addr {
+	if a, ok := ipv4(s); ok {
+		return a
+	}
+	return parsers.ParseIP(s).WithZone("")
+}
+
+// ipv4 parses a dotted-quad IPv4 address, the common case, by hand and
+// the way parsers.ParseIP does (0.0.0.0 is no address); ok is false for
+// anything it does not fully decide (other forms, leading zeros), which
+// the general parser then reads.
+func ipv4(s string) (netip.Addr, bool) {
+	if len(s) < 7 || len(s) > 15 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	n, v, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && v == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			v = v*10 + int(c-'0')
+			digits++
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && n < 3:
+			b[n] = byte(v)
+			n, v, digits = n+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if n != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	b[3] = byte(v)
+	if b == [4]byte{} {
+		return netip.Addr{}, true // unspecified: no address
+	}
+	return netip.AddrFrom4(b), true
+}
 
 // OrDefault returns s without surrounding spaces, or def when that is empty.
 func OrDefault(s, def string) string {

@@ -175,17 +175,45 @@ func allDigits(s string) bool {
 	return true
 }
 
-var monthNames = [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-
-// monthIndex returns 1..12 for a three-letter English month name, else 0.
+// monthIndex returns 1..12 for a three-letter English month name (ASCII
+// case-insensitive), else 0.
 func monthIndex(s string) int {
 	if len(s) < 3 {
 		return 0
 	}
-	for i, m := range monthNames {
-		if strings.EqualFold(s[:3], m) {
-			return i + 1
+	var b [3]byte
+	for i := range b {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		b[i] = c
+	}
+	switch string(b[:]) {
+	case "jan":
+		return 1
+	case "feb":
+		return 2
+	case "mar":
+		return 3
+	case "apr":
+		return 4
+	case "may":
+		return 5
+	case "jun":
+		return 6
+	case "jul":
+		return 7
+	case "aug":
+		return 8
+	case "sep":
+		return 9
+	case "oct":
+		return 10
+	case "nov":
+		return 11
+	case "dec":
+		return 12
 	}
 	return 0
 }
