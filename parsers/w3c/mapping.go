@@ -266,13 +266,9 @@ func SetUser(r *parsers.Record, u string) {
 
 // HostIP parses an address, returning the zero Addr for host names without
 // calling the address parser (which allocates an error for every name).
-// Dotted IPv4, the common case on every line, is read by hand.
 func HostIP(s string) netip.Addr {
 	if s == "" {
 		return netip.Addr{}
-	}
-	if a, ok := ipv4(s); ok {
-		return a
 	}
 	if strings.IndexByte(s, ':') < 0 {
 		for i := 0; i < len(s); i++ {
@@ -289,44 +285,6 @@ func HostIP(s string) netip.Addr {
 		}
 	}
 	return parsers.ParseIP(s)
-}
-
-// ipv4 parses a dotted-quad IPv4 address the way parsers.ParseIP does
-// (0.0.0.0 is no address); ok is false for anything it does not fully
-// decide (other forms, leading zeros), which the general parser then reads.
-func ipv4(s string) (netip.Addr, bool) {
-	if len(s) < 7 || len(s) > 15 {
-		return netip.Addr{}, false
-	}
-	var b [4]byte
-	n, v, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && v == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && digits > 0 && n < 3:
-			b[n] = byte(v)
-			n, v, digits = n+1, 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if n != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	b[3] = byte(v)
-	if b == [4]byte{} {
-		return netip.Addr{}, true // unspecified: no address
-	}
-	return netip.AddrFrom4(b), true
 }
 
 // splitHostPort splits "host:port" and "[v6]:port"; a bare IPv6 address is
