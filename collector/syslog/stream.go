@@ -186,13 +186,13 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 
 	// Counters are published in batches: before every read from the socket, the
 	// point where the connection may go quiet, so nothing stays unpublished.
-	var msgs, bytes, truncs int64
+	var msgs, nbytes, truncs int64
 	flusher, _ := stream.(Flusher)
 	flush := func() {
 		if msgs > 0 {
 			r.met.messages.Add(float64(msgs))
-			r.met.bytes.Add(float64(bytes))
-			msgs, bytes = 0, 0
+			r.met.bytes.Add(float64(nbytes))
+			msgs, nbytes = 0, 0
 		}
 		if truncs > 0 {
 			r.met.truncated.Add(float64(truncs))
@@ -224,7 +224,7 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 			return
 		}
 		msgs++
-		bytes += int64(len(msg))
+		nbytes += int64(len(msg))
 		if truncated {
 			truncs++
 		}
