@@ -370,20 +370,40 @@ func nilDash(s string) string {
 	return s
 }
 
-var monthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
+// monthIndex returns 1..12 for a three-letter English month name, in any
+// ASCII case. (strings.EqualFold's Unicode folding adds nothing here: a
+// 3-byte string with a non-ASCII rune has fewer than three runes.)
 func monthIndex(s string) int {
 	if len(s) != 3 {
 		return 0
 	}
-	// Most lines start with a digit or '<': reject them before the loop.
-	if c := s[0] | 0x20; c < 'a' || c > 's' {
-		return 0
-	}
-	for i, m := range monthNames {
-		if strings.EqualFold(s, m) {
-			return i + 1
-		}
+	// c|0x20 lowers an ASCII letter and is a lower-case letter only for
+	// that letter's two cases, so one packed compare per month decides.
+	switch uint32(s[0]|0x20) | uint32(s[1]|0x20)<<8 | uint32(s[2]|0x20)<<16 {
+	case 'j' | 'a'<<8 | 'n'<<16:
+		return 1
+	case 'f' | 'e'<<8 | 'b'<<16:
+		return 2
+	case 'm' | 'a'<<8 | 'r'<<16:
+		return 3
+	case 'a' | 'p'<<8 | 'r'<<16:
+		return 4
+	case 'm' | 'a'<<8 | 'y'<<16:
+		return 5
+	case 'j' | 'u'<<8 | 'n'<<16:
+		return 6
+	case 'j' | 'u'<<8 | 'l'<<16:
+		return 7
+	case 'a' | 'u'<<8 | 'g'<<16:
+		return 8
+	case 's' | 'e'<<8 | 'p'<<16:
+		return 9
+	case 'o' | 'c'<<8 | 't'<<16:
+		return 10
+	case 'n' | 'o'<<8 | 'v'<<16:
+		return 11
+	case 'd' | 'e'<<8 | 'c'<<16:
+		return 12
 	}
 	return 0
 }

@@ -71,31 +71,48 @@ func ipv4(s string) (netip.Addr, bool) {
 	if len(s) < 7 || len(s) > 15 {
 		return netip.Addr{}, false
 	}
+	// Octet by octet, unrolled to at most three digits: fewer branches and
+	// instructions than a switch per byte.
 	var b [4]byte
-	n, v, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && v == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 {
+	i := 0
+	for n := 0; n < 4; n++ {
+		if n > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
-		case c == '.' && digits > 0 && n < 3:
-			b[n] = byte(v)
-			n, v, digits = n+1, 0, 0
-		default:
+			i++
+		}
+		if i >= len(s) {
 			return netip.Addr{}, false
 		}
+		v := uint(s[i] - '0')
+		if v > 9 {
+			return netip.Addr{}, false
+		}
+		i++
+		if i < len(s) {
+			if d := uint(s[i] - '0'); d <= 9 {
+				if v == 0 {
+					return netip.Addr{}, false // leading zero
+				}
+				v = v*10 + d
+				i++
+				if i < len(s) {
+					if d := uint(s[i] - '0'); d <= 9 {
+						v = v*10 + d
+						i++
+						if v > 255 {
+							return netip.Addr{}, false
+						}
+					}
+				}
+			}
+		}
+		b[n] = byte(v)
 	}
-	if n != 3 || digits == 0 {
+	if i != len(s) {
 		return netip.Addr{}, false
 	}
-	b[3] = byte(v)
 	if b == [4]byte{} {
 		return netip.Addr{}, true // unspecified: no address
 	}

@@ -88,62 +88,62 @@ func scanCEFLine(body string, f *fields) error {
 		}
 		switch k {
 		case "deviceExternalId":
-			f.devid = v
+			f.v[fDevID] = v
 		case "dvchost":
-			f.devname = v
+			f.v[fDevName] = v
 		case "cat":
 			typ, sub, _ := strings.Cut(v, ":")
-			f.typ = typ
-			if f.subtype == "" {
-				f.subtype = sub
+			f.v[fType] = typ
+			if f.v[fSubtype] == "" {
+				f.v[fSubtype] = sub
 			}
 		case "src", "c6a2":
-			f.srcip = v
+			f.v[fSrcIP] = v
 		case "spt":
-			f.srcport = v
+			f.v[fSrcPort] = v
 		case "dst", "c6a3":
-			f.dstip = v
+			f.v[fDstIP] = v
 		case "dpt":
-			f.dstport = v
+			f.v[fDstPort] = v
 		case "shost":
-			f.srcname = v
+			f.v[fSrcName] = v
 		case "smac":
-			f.srcmac = v
+			f.v[fSrcMAC] = v
 		case "dhost":
-			f.hostname = v
+			f.v[fHostname] = v
 		case "proto":
-			f.proto = v
+			f.v[fProto] = v
 		case "app":
-			f.service = v // FortiOS maps service, not the application, to app
+			f.v[fService] = v // FortiOS maps service, not the application, to app
 		case "act":
-			f.action = v
+			f.v[fAction] = v
 		case "duser":
-			f.user = v
+			f.v[fUser] = v
 		case "out":
-			f.sentbyte = v
+			f.v[fSentByte] = v
 		case "in":
-			f.rcvdbyte = v
+			f.v[fRcvdByte] = v
 		case "sourceTranslatedAddress":
-			f.transip = v
+			f.v[fTransIP] = v
 		case "sourceTranslatedPort":
-			f.transport = v
+			f.v[fTransPort] = v
 		case "destinationTranslatedAddress":
-			f.tranip = v
+			f.v[fTranIP] = v
 		case "destinationTranslatedPort":
-			f.tranport = v
+			f.v[fTranPort] = v
 		case "request":
-			f.url = v
+			f.v[fURL] = v
 		case "requestMethod":
-			f.httpmethod = v
+			f.v[fHTTPMethod] = v
 		case "requestClientApplication":
-			f.agent = v
+			f.v[fAgent] = v
 		case "requestContext":
-			f.catdesc = v
+			f.v[fCatDesc] = v
 		default:
 			if len(k) > 7 && k[:7] == "FTNTFGT" {
 				k = k[7:]
 				if k == "subtype" {
-					f.subtype = v
+					f.v[fSubtype] = v
 					return
 				}
 				f.set(k, v)
@@ -153,16 +153,16 @@ func scanCEFLine(body string, f *fields) error {
 	for i := 1; i <= 3; i++ {
 		switch cnLabel[i] {
 		case "Duration":
-			if f.duration == "" {
-				f.duration = cn[i]
+			if f.v[fDuration] == "" {
+				f.v[fDuration] = cn[i]
 			}
 		case "Packets Sent":
-			if f.sentpkt == "" {
-				f.sentpkt = cn[i]
+			if f.v[fSentPkt] == "" {
+				f.v[fSentPkt] = cn[i]
 			}
 		case "Packets Received":
-			if f.rcvdpkt == "" {
-				f.rcvdpkt = cn[i]
+			if f.v[fRcvdPkt] == "" {
+				f.v[fRcvdPkt] = cn[i]
 			}
 		}
 	}

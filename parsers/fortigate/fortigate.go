@@ -34,6 +34,7 @@ var errNotFortiGate = errors.New("fortigate: not a FortiOS log line")
 type parser struct {
 	loc   *time.Location
 	zones parsers.ZoneCache
+	keys  keySeq
 }
 
 var _ parsers.Parser = (*parser)(nil)
@@ -47,26 +48,71 @@ func newParser(o parsers.Options) (parsers.Parser, error) {
 }
 
 // fields holds the raw values of one line; the native and CEF forms both
-// fill it, so the mapping rules live in one place (build).
+// fill it, so the mapping rules live in one place (build). Values sit in
+// an array indexed by slot, so the native scanner stores a value by the
+// slot its key table gives, without comparing the key again.
 type fields struct {
-	date, clock, tz, eventtime           string
-	typ, subtype, action, utmaction      string
-	srcip, srcport, dstip, dstport       string
-	srcname, srcmac, dstname, hostname   string
-	proto, service, app, appid           string
-	appcat, apprisk, url, httpmethod     string
-	user, unauthuser, devname, devid     string
-	sentbyte, rcvdbyte, sentpkt, rcvdpkt string
-	duration, transip, transport         string
-	tranip, tranport, policyname         string
-	catdesc, agent, referralurl, qname   string
-	virus, attack, sni                   string
-	hasLogID                             bool
+	v        [nSlots]string
+	hasLogID bool
 }
+
+// The slots of fields.v, one per FortiOS key that build reads. fTZ and
+// fLogID come first: put treats them specially.
+const (
+	fTZ = iota
+	fLogID
+	fDate
+	fClock
+	fEventTime
+	fType
+	fSubtype
+	fAction
+	fUTMAction
+	fSrcIP
+	fSrcPort
+	fDstIP
+	fDstPort
+	fSrcName
+	fSrcMAC
+	fDstName
+	fHostname
+	fProto
+	fService
+	fApp
+	fAppID
+	fAppCat
+	fAppRisk
+	fURL
+	fHTTPMethod
+	fUser
+	fUnauthUser
+	fDevName
+	fDevID
+	fSentByte
+	fRcvdByte
+	fSentPkt
+	fRcvdPkt
+	fDuration
+	fTransIP
+	fTransPort
+	fTranIP
+	fTranPort
+	fPolicyName
+	fCatDesc
+	fAgent
+	fReferralURL
+	fQName
+	fVirus
+	fAttack
+	fSNI
+	nSlots
+
+	noSlot = 0xff // a key build does not read
+)
 
 func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 	var f fields
-	body := strings.TrimLeft(line, " \t")
+	body := trimBlank(line)
 	switch {
 	case isCEF(body, &m.Header):
 		if err := scanCEFLine(body, &f); err != nil {
@@ -76,9 +122,18 @@ func (p *parser) Parse(line string, m *parsers.Meta, r *parsers.Record) error {
 		if !looksKV(body) {
 			return fmt.Errorf("%w: no key=value pairs", errNotFortiGate)
 		}
-		scanNative(body, &f)
+		p.keys.scan(body, separator(body), &f)
 	}
 	return p.build(&f, m, r)
+}
+
+// trimBlank is strings.TrimLeft(s, " \t") without building a cutset per
+// call.
+func trimBlank(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
 }
 
 // looksKV reports whether body starts with a key=value pair.
@@ -122,227 +177,239 @@ func separator(s string) byte {
 	return ' '
 }
 
-func scanNative(body string, f *fields) {
-	// The method value is ScanKV's callback itself: no wrapper call per pair.
-	parsers.ScanKV(body, separator(body), f.set)
+// set stores one native FortiOS key; unknown keys are ignored.
+func (f *fields) set(k, v string) { f.put(keySlot(k), v) }
+
+// put stores v in slot s (noSlot: nowhere).
+func (f *fields) put(s uint8, v string) {
+	if s <= fLogID {
+		switch s {
+		case fTZ:
+			// FortiAnalyzer-relayed logs may carry tz twice; the first is
+			// the device's.
+			if f.v[fTZ] != "" {
+				return
+			}
+		case fLogID:
+			f.hasLogID = true
+		}
+	}
+	if s < nSlots {
+		f.v[s] = v
+	}
 }
 
-// set stores one native FortiOS key; unknown keys are ignored. It always
-// asks ScanKV for the next pair.
-func (f *fields) set(k, v string) bool {
+// keySlot returns the slot of a native FortiOS key, or noSlot.
+func keySlot(k string) uint8 {
 	switch k {
-	case "date":
-		f.date = v
-	case "time":
-		f.clock = v
 	case "tz":
-		// FortiAnalyzer-relayed logs may carry tz twice; the first is the
-		// device's.
-		if f.tz == "" {
-			f.tz = v
-		}
-	case "eventtime":
-		f.eventtime = v
+		return fTZ
 	case "logid":
-		f.hasLogID = true
+		return fLogID
+	case "date":
+		return fDate
+	case "time":
+		return fClock
+	case "eventtime":
+		return fEventTime
 	case "type":
-		f.typ = v
+		return fType
 	case "subtype":
-		f.subtype = v
+		return fSubtype
 	case "action":
-		f.action = v
+		return fAction
 	case "utmaction":
-		f.utmaction = v
+		return fUTMAction
 	case "srcip":
-		f.srcip = v
+		return fSrcIP
 	case "srcport":
-		f.srcport = v
+		return fSrcPort
 	case "dstip":
-		f.dstip = v
+		return fDstIP
 	case "dstport":
-		f.dstport = v
+		return fDstPort
 	case "srcname":
-		f.srcname = v
+		return fSrcName
 	case "srcmac":
-		f.srcmac = v
+		return fSrcMAC
 	case "dstname":
-		f.dstname = v
+		return fDstName
 	case "hostname":
-		f.hostname = v
+		return fHostname
 	case "proto":
-		f.proto = v
+		return fProto
 	case "service":
-		f.service = v
+		return fService
 	case "app":
-		f.app = v
+		return fApp
 	case "appid":
-		f.appid = v
+		return fAppID
 	case "appcat":
-		f.appcat = v
+		return fAppCat
 	case "apprisk":
-		f.apprisk = v
+		return fAppRisk
 	case "url":
-		f.url = v
+		return fURL
 	case "httpmethod":
-		f.httpmethod = v
+		return fHTTPMethod
 	case "user":
-		f.user = v
+		return fUser
 	case "unauthuser":
-		f.unauthuser = v
+		return fUnauthUser
 	case "devname":
-		f.devname = v
+		return fDevName
 	case "devid":
-		f.devid = v
+		return fDevID
 	case "sentbyte":
-		f.sentbyte = v
+		return fSentByte
 	case "rcvdbyte":
-		f.rcvdbyte = v
+		return fRcvdByte
 	case "sentpkt":
-		f.sentpkt = v
+		return fSentPkt
 	case "rcvdpkt":
-		f.rcvdpkt = v
+		return fRcvdPkt
 	case "duration":
-		f.duration = v
+		return fDuration
 	case "transip":
-		f.transip = v
+		return fTransIP
 	case "transport":
-		f.transport = v // the source NAT port, not a protocol
+		return fTransPort // the source NAT port, not a protocol
 	case "tranip":
-		f.tranip = v
+		return fTranIP
 	case "tranport":
-		f.tranport = v
+		return fTranPort
 	case "policyname":
-		f.policyname = v
+		return fPolicyName
 	case "catdesc":
-		f.catdesc = v
+		return fCatDesc
 	case "agent":
-		f.agent = v
+		return fAgent
 	case "referralurl":
-		f.referralurl = v
+		return fReferralURL
 	case "qname":
-		f.qname = v
+		return fQName
 	case "virus":
-		f.virus = v
+		return fVirus
 	case "attack":
-		f.attack = v
+		return fAttack
 	case "sni":
-		f.sni = v
+		return fSNI
 	}
-	return true
+	return noSlot
 }
 
 func (p *parser) build(f *fields, m *parsers.Meta, r *parsers.Record) error {
-	if f.typ == "" {
+	if f.v[fType] == "" {
 		if !f.hasLogID {
 			return fmt.Errorf("%w: no type or logid field", errNotFortiGate)
 		}
 		return errors.New("fortigate: log without a type field")
 	}
-	switch f.typ {
+	switch f.v[fType] {
 	case "traffic":
 		r.Category = "network"
 	case "utm", "dns", "anomaly":
 		r.Category = "network"
-		if f.subtype == "webfilter" {
+		if f.v[fSubtype] == "webfilter" {
 			r.Category = "web"
 		}
 	case "event":
-		return fmt.Errorf("%w: fortigate event log (subtype %s)", parsers.ErrSkip, f.subtype)
+		return fmt.Errorf("%w: fortigate event log (subtype %s)", parsers.ErrSkip, f.v[fSubtype])
 	default:
-		return fmt.Errorf("%w: fortigate %s log", parsers.ErrSkip, f.typ)
+		return fmt.Errorf("%w: fortigate %s log", parsers.ErrSkip, f.v[fType])
 	}
 	r.ObserverVendor = vendor
 	r.ObserverProduct = product
-	r.ObserverHostname = parsers.Clean(f.devname)
-	r.ObserverSerial = parsers.Clean(f.devid)
+	r.ObserverHostname = parsers.Clean(f.v[fDevName])
+	r.ObserverSerial = parsers.Clean(f.v[fDevID])
 
-	r.SourceIP = parsers.ParseIP(f.srcip)
-	r.DestinationIP = parsers.ParseIP(f.dstip)
+	r.SourceIP = parsers.ParseIP(f.v[fSrcIP])
+	r.DestinationIP = parsers.ParseIP(f.v[fDstIP])
 	if !r.SourceIP.IsValid() && !r.DestinationIP.IsValid() {
-		return fmt.Errorf("fortigate: %s log without srcip/dstip", f.typ)
+		return fmt.Errorf("fortigate: %s log without srcip/dstip", f.v[fType])
 	}
-	r.SourcePort = parsers.ParsePort(f.srcport)
-	r.DestinationPort = parsers.ParsePort(f.dstport)
-	r.SourceMAC = parsers.Clean(f.srcmac)
-	if !isAddr(f.srcname) {
-		r.SourceDomain = parsers.Clean(f.srcname)
+	r.SourcePort = parsers.ParsePort(f.v[fSrcPort])
+	r.DestinationPort = parsers.ParsePort(f.v[fDstPort])
+	r.SourceMAC = parsers.Clean(f.v[fSrcMAC])
+	if !isAddr(f.v[fSrcName]) {
+		r.SourceDomain = parsers.Clean(f.v[fSrcName])
 	}
-	r.SourceNATIP = parsers.ParseIP(f.transip)
-	r.SourceNATPort = parsers.ParsePort(f.transport)
-	r.DestinationNATIP = parsers.ParseIP(f.tranip)
-	r.DestinationNATPort = parsers.ParsePort(f.tranport)
+	r.SourceNATIP = parsers.ParseIP(f.v[fTransIP])
+	r.SourceNATPort = parsers.ParsePort(f.v[fTransPort])
+	r.DestinationNATIP = parsers.ParseIP(f.v[fTranIP])
+	r.DestinationNATPort = parsers.ParsePort(f.v[fTranPort])
 
 	// sentbyte is what the source (the initiator) sent.
-	r.SourceBytes = parsers.ParseNum(f.sentbyte)
-	r.DestinationBytes = parsers.ParseNum(f.rcvdbyte)
-	r.SourcePackets = parsers.ParseNum(f.sentpkt)
-	r.DestinationPackets = parsers.ParseNum(f.rcvdpkt)
-	if d := parsers.ParseNum(f.duration); d.Set && d.V < 1<<33 {
+	r.SourceBytes = parsers.ParseNum(f.v[fSentByte])
+	r.DestinationBytes = parsers.ParseNum(f.v[fRcvdByte])
+	r.SourcePackets = parsers.ParseNum(f.v[fSentPkt])
+	r.DestinationPackets = parsers.ParseNum(f.v[fRcvdPkt])
+	if d := parsers.ParseNum(f.v[fDuration]); d.Set && d.V < 1<<33 {
 		r.Duration = parsers.N(d.V * int64(time.Second))
 	}
 
-	r.NetworkTransport = transport(f.proto)
-	r.NetworkProtocol = serviceProtocol(f.service)
-	if app := parsers.Clean(f.app); app != "" && f.appcat != "unscanned" &&
-		!(strings.EqualFold(app, f.service) && (f.appid == "" || f.appid == "0")) {
+	r.NetworkTransport = transport(f.v[fProto])
+	r.NetworkProtocol = serviceProtocol(f.v[fService])
+	if app := parsers.Clean(f.v[fApp]); app != "" && f.v[fAppCat] != "unscanned" &&
+		!(strings.EqualFold(app, f.v[fService]) && (f.v[fAppID] == "" || f.v[fAppID] == "0")) {
 		r.NetworkApplication = app
 	}
-	if f.appcat != "unscanned" {
-		r.AppCategory = parsers.Clean(f.appcat)
+	if f.v[fAppCat] != "unscanned" {
+		r.AppCategory = parsers.Clean(f.v[fAppCat])
 	}
-	r.AppRisk = parsers.Clean(f.apprisk)
+	r.AppRisk = parsers.Clean(f.v[fAppRisk])
 
-	host := parsers.Clean(f.hostname)
+	host := parsers.Clean(f.v[fHostname])
 	if host == "" {
-		host = parsers.Clean(f.sni) // SSL inspection logs name the server by SNI
+		host = parsers.Clean(f.v[fSNI]) // SSL inspection logs name the server by SNI
 	}
-	if host == "" && !isAddr(f.dstname) {
-		host = parsers.Clean(f.dstname)
+	if host == "" && !isAddr(f.v[fDstName]) {
+		host = parsers.Clean(f.v[fDstName])
 	}
 	if host != "" && !isAddr(host) {
 		r.DestinationDomain = host
 	}
-	if u := parsers.Clean(f.url); u != "" {
+	if u := parsers.Clean(f.v[fURL]); u != "" {
 		parsers.SetURL(r, u)
 		if r.URLDomain == "" && host != "" {
 			// Webfilter logs carry the path in url and the host in hostname.
 			r.URLDomain = host
 		}
 	}
-	if m := parsers.Clean(f.httpmethod); m != "" {
+	if m := parsers.Clean(f.v[fHTTPMethod]); m != "" {
 		r.HTTPMethod = strings.ToUpper(m)
 	}
-	r.UserAgent = parsers.Clean(f.agent)
-	r.HTTPReferrer = parsers.Clean(f.referralurl)
-	r.URLCategory = parsers.Clean(f.catdesc)
+	r.UserAgent = parsers.Clean(f.v[fAgent])
+	r.HTTPReferrer = parsers.Clean(f.v[fReferralURL])
+	r.URLCategory = parsers.Clean(f.v[fCatDesc])
 
-	if parsers.Clean(f.user) != "" {
-		parsers.SetUser(r, f.user)
+	if parsers.Clean(f.v[fUser]) != "" {
+		parsers.SetUser(r, f.v[fUser])
 	} else {
-		parsers.SetUser(r, f.unauthuser)
+		parsers.SetUser(r, f.v[fUnauthUser])
 	}
-	r.RuleName = parsers.Clean(f.policyname)
-	if t := parsers.Clean(f.virus); t != "" {
+	r.RuleName = parsers.Clean(f.v[fPolicyName])
+	if t := parsers.Clean(f.v[fVirus]); t != "" {
 		r.ThreatName = t
 	} else {
-		r.ThreatName = parsers.Clean(f.attack)
+		r.ThreatName = parsers.Clean(f.v[fAttack])
 	}
-	r.AddLabel("dns_question", parsers.Clean(f.qname))
+	r.AddLabel("dns_question", parsers.Clean(f.v[fQName]))
 
-	r.EventAction = f.action
-	r.Verdict = verdict(f.action)
+	r.EventAction = f.v[fAction]
+	r.Verdict = verdict(f.v[fAction])
 	switch {
-	case f.typ == "traffic" && r.Verdict == parsers.VerdictUnknown && parsers.Clean(f.action) != "":
+	case f.v[fType] == "traffic" && r.Verdict == parsers.VerdictUnknown && parsers.Clean(f.v[fAction]) != "":
 		// FortiOS Log Message Reference, traffic "action": deny = blocked by
 		// policy; start = session start (allowed); all others = allowed by
 		// policy, the word says how the session ended.
 		r.Verdict = parsers.Allowed
-	case f.typ == "utm" && f.subtype == "dns" && parsers.Lower(f.action) == "redirect":
+	case f.v[fType] == "utm" && f.v[fSubtype] == "dns" && parsers.Lower(f.v[fAction]) == "redirect":
 		// DNS filter answered with the block portal address instead.
 		r.Verdict = parsers.Denied
-	case r.EventAction == "" && f.typ == "utm":
-		r.EventAction = f.utmaction
-		r.Verdict = verdict(f.utmaction)
+	case r.EventAction == "" && f.v[fType] == "utm":
+		r.EventAction = f.v[fUTMAction]
+		r.Verdict = verdict(f.v[fUTMAction])
 	}
 
 	if t, ok := p.timestamp(f, m); ok {
@@ -460,17 +527,17 @@ func (p *parser) timestamp(f *fields, m *parsers.Meta) (time.Time, bool) {
 	if loc == nil {
 		loc = p.loc
 	}
-	if off, ok := parseTZ(f.tz); ok {
+	if off, ok := parseTZ(f.v[fTZ]); ok {
 		loc = p.zones.Get(off)
 	}
-	if t, ok := parseEventTime(f.eventtime); ok {
+	if t, ok := parseEventTime(f.v[fEventTime]); ok {
 		return t.In(loc), true
 	}
-	y, mo, d, ok := parseDate(f.date)
+	y, mo, d, ok := parseDate(f.v[fDate])
 	if !ok {
 		return time.Time{}, false
 	}
-	hh, mm, ss, ok := parseClock(f.clock)
+	hh, mm, ss, ok := parseClock(f.v[fClock])
 	if !ok {
 		return time.Time{}, false
 	}
@@ -505,11 +572,21 @@ func parseEventTime(s string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	if t.Year() < 2000 {
+	// Year is costly and computed in the Local zone: only times within two
+	// days of 2000-01-01 UTC, where the zone can matter, need it.
+	switch sec := t.Unix(); {
+	case sec >= y2000+2*86400:
+		return t, true
+	case sec < y2000-2*86400:
+		return time.Time{}, false
+	case t.Year() < 2000:
 		return time.Time{}, false
 	}
 	return t, true
 }
+
+// y2000 is 2000-01-01T00:00:00Z in Unix seconds.
+const y2000 = 946684800
 
 // parseDate reads YYYY-MM-DD (FortiOS also writes YYYY/MM/DD in some exports).
 func parseDate(s string) (y, mo, d int, ok bool) {
@@ -557,6 +634,19 @@ func digits(s string) (int, bool) {
 // parseTZ reads the tz field: "+0100", "-0500", "+05:30", "UTC+2:00",
 // "GMT-5", "UTC". It returns the offset in seconds east of UTC.
 func parseTZ(s string) (int, bool) {
+	if len(s) == 5 && (s[0] == '+' || s[0] == '-') &&
+		s[1]-'0' <= 9 && s[2]-'0' <= 9 && s[3]-'0' <= 9 && s[4]-'0' <= 9 {
+		// The usual "+0100" form, read as the general case below does.
+		h := int(s[1]-'0')*10 + int(s[2]-'0')
+		mi := int(s[3]-'0')*10 + int(s[4]-'0')
+		if h > 14 || mi > 59 {
+			return 0, false
+		}
+		if s[0] == '-' {
+			return -(h*3600 + mi*60), true
+		}
+		return h*3600 + mi*60, true
+	}
 	if s == "" {
 		return 0, false
 	}
