@@ -6,7 +6,10 @@
 package parsers
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -134,261 +137,386 @@ func (r *Record) AddLabel(k, v string) {
 	r.Labels = append(r.Labels, Label{k, v})
 }
 
-// jsonPath names an object a field lives in: top-level object in the high
-// bits, nested object (source.nat, http.request...) in the low four.
-type jsonPath uint16
-
-const (
-	pRoot           jsonPath = 0
-	pEvent          jsonPath = 16
-	pSource         jsonPath = 32
-	pSourceNat      jsonPath = 33
-	pDestination    jsonPath = 48
-	pDestinationNat jsonPath = 49
-	pNetwork        jsonPath = 64
-	pUrl            jsonPath = 80
-	pHttpRequest    jsonPath = 97
-	pHttpResponse   jsonPath = 98
-	pUserAgent      jsonPath = 112
-	pUser           jsonPath = 128
-	pObserver       jsonPath = 144
-	pRule           jsonPath = 160
-	pLog            jsonPath = 176
-	pLabels         jsonPath = 192
-)
-
-// jsonOpen holds the opening text of every object, by path, with the comma
-// that separates it from a previous member: one append per object.
-var jsonOpen = [...]string{
-	1:  `,"event":{`,
-	2:  `,"source":{`,
-	3:  `,"destination":{`,
-	4:  `,"network":{`,
-	5:  `,"url":{`,
-	6:  `,"http":{`,
-	7:  `,"user_agent":{`,
-	8:  `,"user":{`,
-	9:  `,"observer":{`,
-	10: `,"rule":{`,
-	11: `,"log":{`,
-	12: `,"labels":{`,
-}
-
-// jsonOpenSub returns the opening text of a nested object, comma first.
-func jsonOpenSub(path jsonPath) string {
-	switch path {
-	case pHttpRequest:
-		return `,"request":{`
-	case pHttpResponse:
-		return `,"response":{`
-	}
-	return `,"nat":{` // pSourceNat, pDestinationNat
-}
-
-// jsonWriter builds nested ECS JSON with objects opened lazily, so empty
-// objects never appear. Fields must come grouped by object.
-type jsonWriter struct {
-	b     []byte
-	cur   jsonPath // object the last field went into
-	first bool     // nothing written yet in the current innermost object
-}
-
 // AppendJSON appends r as one ECS JSON object (no trailing newline) to b.
+// Objects with no members are left out.
+//
+// It grows b once to an upper bound of the output, then writes with
+// indexed stores: constant member names go as whole words, strings are
+// checked and copied a word at a time. Every member is written comma
+// first, and an object's text opens with its name alone (`,"source":`):
+// when the object ends, the comma of its first member becomes its '{', or,
+// with no members, the name is dropped. So no writer state is kept.
 func (r *Record) AppendJSON(b []byte) []byte {
-	// Member names are constants rendered comma first (`,"name":`): the
-	// writer drops the comma for the first member of an object, so a key
-	// costs one append instead of quoting and escaping it per record.
-	w := jsonWriter{b: append(b, '{'), first: true}
+	start := len(b)
+	b = slices.Grow(b, r.jsonBound())
+	d := b[:cap(b)]
+	n := start
 	if !r.Timestamp.IsZero() {
-		w.key(pRoot, `,"@timestamp":"`)
-		w.b = r.Timestamp.AppendFormat(w.b, time.RFC3339Nano)
-		w.b = append(w.b, '"')
+		n = kTimestamp.put(d, n)
+		n = putTime(d, n, r.Timestamp)
 	}
-	// event
-	if r.Verdict != VerdictUnknown || r.Category == "network" {
-		w.key(pEvent, `,"type":`)
-		conn := r.Category == "network"
-		switch {
-		case r.Verdict == Allowed && conn:
-			w.b = append(w.b, `["allowed","connection"]`...)
-		case r.Verdict == Allowed:
-			w.b = append(w.b, `["allowed"]`...)
-		case r.Verdict == Denied && conn:
-			w.b = append(w.b, `["denied","connection"]`...)
-		case r.Verdict == Denied:
-			w.b = append(w.b, `["denied"]`...)
-		case conn && r.Verdict == VerdictUnknown:
-			w.b = append(w.b, `["connection"]`...)
-		default: // a Verdict value outside the named ones
-			w.b = append(w.b, '[')
-			w.b = strconv.AppendQuote(w.b, r.Verdict.String())
-			if conn {
-				w.b = append(w.b, `,"connection"`...)
-			}
-			w.b = append(w.b, ']')
+
+	o := n
+	n = kEvent.put(d, n)
+	conn := r.Category == "network"
+	if r.Verdict != VerdictUnknown || conn {
+		n = kType.put(d, n)
+		v := min(r.Verdict, 3)
+		if conn {
+			n = eventTypeConn[v].put(d, n)
+		} else {
+			n = eventType[v].put(d, n)
 		}
 	}
-	w.str(pEvent, `,"action":`, r.EventAction)
+	n = putStrField(d, n, &kAction, r.EventAction)
 	if r.Category != "" {
-		w.key(pEvent, `,"category":[`)
-		w.b = appendJSONString(w.b, r.Category)
-		w.b = append(w.b, ']')
+		n = putKeyStr(d, n, &kCategory, r.Category)
+		d[n] = ']'
+		n++
 	}
-	w.num(pEvent, `,"duration":`, r.Duration)
-	w.str(pEvent, `,"outcome":`, r.Outcome)
+	n = putNumField(d, n, &kDuration, r.Duration)
+	n = putStrField(d, n, &kOutcome, r.Outcome)
+	n = closeObj(d, o, n, &kEvent)
 
-	w.str(pSource, `,"domain":`, r.SourceDomain)
-	w.addr(pSource, `,"ip":`, r.SourceIP, r.SourceIPToken)
-	w.str(pSource, `,"mac":`, r.SourceMAC)
-	w.num(pSource, `,"port":`, r.SourcePort)
-	w.num(pSource, `,"bytes":`, r.SourceBytes)
-	w.num(pSource, `,"packets":`, r.SourcePackets)
-	w.addr(pSourceNat, `,"ip":`, r.SourceNATIP, r.SourceNATIPToken)
-	w.num(pSourceNat, `,"port":`, r.SourceNATPort)
+	o = n
+	n = kSource.put(d, n)
+	n = putStrField(d, n, &kDomain, r.SourceDomain)
+	n = putAddrField(d, n, &kIP, r.SourceIP, r.SourceIPToken)
+	n = putStrField(d, n, &kMAC, r.SourceMAC)
+	n = putNumField(d, n, &kPort, r.SourcePort)
+	n = putNumField(d, n, &kBytes, r.SourceBytes)
+	n = putNumField(d, n, &kPackets, r.SourcePackets)
+	o2 := n
+	n = kNAT.put(d, n)
+	n = putAddrField(d, n, &kIP, r.SourceNATIP, r.SourceNATIPToken)
+	n = putNumField(d, n, &kPort, r.SourceNATPort)
+	n = closeObj(d, o2, n, &kNAT)
+	n = closeObj(d, o, n, &kSource)
 
-	w.str(pDestination, `,"domain":`, r.DestinationDomain)
-	w.addr(pDestination, `,"ip":`, r.DestinationIP, r.DestinationIPToken)
-	w.num(pDestination, `,"port":`, r.DestinationPort)
-	w.num(pDestination, `,"bytes":`, r.DestinationBytes)
-	w.num(pDestination, `,"packets":`, r.DestinationPackets)
-	w.addr(pDestinationNat, `,"ip":`, r.DestinationNATIP, r.DestinationNATIPToken)
-	w.num(pDestinationNat, `,"port":`, r.DestinationNATPort)
+	o = n
+	n = kDestination.put(d, n)
+	n = putStrField(d, n, &kDomain, r.DestinationDomain)
+	n = putAddrField(d, n, &kIP, r.DestinationIP, r.DestinationIPToken)
+	n = putNumField(d, n, &kPort, r.DestinationPort)
+	n = putNumField(d, n, &kBytes, r.DestinationBytes)
+	n = putNumField(d, n, &kPackets, r.DestinationPackets)
+	o2 = n
+	n = kNAT.put(d, n)
+	n = putAddrField(d, n, &kIP, r.DestinationNATIP, r.DestinationNATIPToken)
+	n = putNumField(d, n, &kPort, r.DestinationNATPort)
+	n = closeObj(d, o2, n, &kNAT)
+	n = closeObj(d, o, n, &kDestination)
 
-	w.str(pNetwork, `,"transport":`, r.NetworkTransport)
-	w.str(pNetwork, `,"protocol":`, r.NetworkProtocol)
-	w.str(pNetwork, `,"application":`, r.NetworkApplication)
-	w.str(pNetwork, `,"direction":`, r.NetworkDirection)
-	w.num(pNetwork, `,"bytes":`, r.NetworkBytes)
-	w.num(pNetwork, `,"packets":`, r.NetworkPackets)
+	o = n
+	n = kNetwork.put(d, n)
+	n = putStrField(d, n, &kTransport, r.NetworkTransport)
+	n = putStrField(d, n, &kProtocol, r.NetworkProtocol)
+	n = putStrField(d, n, &kApplication, r.NetworkApplication)
+	n = putStrField(d, n, &kDirection, r.NetworkDirection)
+	n = putNumField(d, n, &kBytes, r.NetworkBytes)
+	n = putNumField(d, n, &kPackets, r.NetworkPackets)
+	n = closeObj(d, o, n, &kNetwork)
 
-	w.str(pUrl, `,"original":`, r.URLOriginal)
-	w.str(pUrl, `,"scheme":`, r.URLScheme)
-	w.str(pUrl, `,"domain":`, r.URLDomain)
-	w.num(pUrl, `,"port":`, r.URLPort)
-	w.str(pUrl, `,"path":`, r.URLPath)
-	w.str(pUrl, `,"query":`, r.URLQuery)
+	o = n
+	n = kURL.put(d, n)
+	n = putStrField(d, n, &kOriginal, r.URLOriginal)
+	n = putStrField(d, n, &kScheme, r.URLScheme)
+	n = putStrField(d, n, &kDomain, r.URLDomain)
+	n = putNumField(d, n, &kPort, r.URLPort)
+	n = putStrField(d, n, &kPath, r.URLPath)
+	n = putStrField(d, n, &kQuery, r.URLQuery)
+	n = closeObj(d, o, n, &kURL)
 
-	w.str(pHttpRequest, `,"method":`, r.HTTPMethod)
-	w.str(pHttpRequest, `,"referrer":`, r.HTTPReferrer)
-	w.num(pHttpResponse, `,"status_code":`, r.HTTPStatus)
-	w.str(pHttpResponse, `,"mime_type":`, r.HTTPContentType)
-	w.str(pUserAgent, `,"original":`, r.UserAgent)
+	o = n
+	n = kHTTP.put(d, n)
+	o2 = n
+	n = kRequest.put(d, n)
+	n = putStrField(d, n, &kMethod, r.HTTPMethod)
+	n = putStrField(d, n, &kReferrer, r.HTTPReferrer)
+	n = closeObj(d, o2, n, &kRequest)
+	o2 = n
+	n = kResponse.put(d, n)
+	n = putNumField(d, n, &kStatusCode, r.HTTPStatus)
+	n = putStrField(d, n, &kMIMEType, r.HTTPContentType)
+	n = closeObj(d, o2, n, &kResponse)
+	n = closeObj(d, o, n, &kHTTP)
 
-	w.str(pUser, `,"name":`, r.UserName)
-	w.str(pUser, `,"domain":`, r.UserDomain)
-	w.str(pUser, `,"email":`, r.UserEmail)
+	o = n
+	n = kUserAgent.put(d, n)
+	n = putStrField(d, n, &kOriginal, r.UserAgent)
+	n = closeObj(d, o, n, &kUserAgent)
 
-	w.str(pObserver, `,"vendor":`, r.ObserverVendor)
-	w.str(pObserver, `,"product":`, r.ObserverProduct)
-	w.str(pObserver, `,"hostname":`, r.ObserverHostname)
-	w.str(pObserver, `,"serial_number":`, r.ObserverSerial)
+	o = n
+	n = kUser.put(d, n)
+	n = putStrField(d, n, &kName, r.UserName)
+	n = putStrField(d, n, &kDomain, r.UserDomain)
+	n = putStrField(d, n, &kEmail, r.UserEmail)
+	n = closeObj(d, o, n, &kUser)
 
-	w.str(pRule, `,"name":`, r.RuleName)
-	w.num(pLog, `,"offset":`, r.LogOffset)
+	o = n
+	n = kObserver.put(d, n)
+	n = putStrField(d, n, &kVendor, r.ObserverVendor)
+	n = putStrField(d, n, &kProduct, r.ObserverProduct)
+	n = putStrField(d, n, &kHostname, r.ObserverHostname)
+	n = putStrField(d, n, &kSerialNumber, r.ObserverSerial)
+	n = closeObj(d, o, n, &kObserver)
 
-	w.str(pLabels, `,"source":`, r.DataSource)
-	w.str(pLabels, `,"url_category":`, r.URLCategory)
-	w.str(pLabels, `,"app_category":`, r.AppCategory)
-	w.str(pLabels, `,"app_risk":`, r.AppRisk)
-	w.str(pLabels, `,"threat":`, r.ThreatName)
+	o = n
+	n = kRule.put(d, n)
+	n = putStrField(d, n, &kName, r.RuleName)
+	n = closeObj(d, o, n, &kRule)
+
+	o = n
+	n = kLog.put(d, n)
+	n = putNumField(d, n, &kOffset, r.LogOffset)
+	n = closeObj(d, o, n, &kLog)
+
+	o = n
+	n = kLabels.put(d, n)
+	n = putStrField(d, n, &kSource2, r.DataSource)
+	n = putStrField(d, n, &kURLCategory, r.URLCategory)
+	n = putStrField(d, n, &kAppCategory, r.AppCategory)
+	n = putStrField(d, n, &kAppRisk, r.AppRisk)
+	n = putStrField(d, n, &kThreat, r.ThreatName)
 	for _, l := range r.Labels {
 		if l.Value == "" {
 			continue
 		}
-		w.key(pLabels, ",")
-		w.b = appendJSONString(w.b, l.Key)
-		w.b = append(w.b, ':')
-		w.b = appendJSONString(w.b, l.Value)
+		n = putKeyStr(d, n, &kComma, l.Key)
+		n = putKeyStr(d, n, &kColon, l.Value)
 	}
-	w.close()
-	return append(w.b, '}')
+	n = closeObj(d, o, n, &kLabels)
+
+	if n == start {
+		d[n], d[n+1] = '{', '}'
+		return d[:n+2]
+	}
+	d[start] = '{' // the comma of the first member
+	d[n] = '}'
+	return d[:n+1]
 }
 
-// close ends the open objects.
-func (w *jsonWriter) close() {
-	if w.cur&0xf != 0 {
-		w.b = append(w.b, '}')
+// jsonFixedBound bounds what AppendJSON writes besides the bytes of its
+// strings, with jsonSlack: member names, object openings and punctuation,
+// 14 integers of at most 20 characters, 4 quoted addresses of at most 41, a
+// quoted timestamp of at most 64 and event.type come to about 1200 bytes
+// (TestJSONBoundWorstCase).
+const jsonFixedBound = 2048
+
+// jsonSlack is how far past the end of what they mean to write the word
+// stores may reach.
+const jsonSlack = 32
+
+// jsonBound is an upper bound on AppendJSON's output for r, plus jsonSlack:
+// an escaped string byte takes at most 6 bytes (`\u00XX`).
+func (r *Record) jsonBound() int {
+	s := len(r.EventAction) + len(r.Category) + len(r.Outcome) +
+		len(r.SourceDomain) + len(r.SourceMAC) + len(r.SourceIPToken) + len(r.SourceNATIPToken) +
+		len(r.DestinationDomain) + len(r.DestinationIPToken) + len(r.DestinationNATIPToken) +
+		len(r.NetworkTransport) + len(r.NetworkProtocol) + len(r.NetworkApplication) + len(r.NetworkDirection) +
+		len(r.URLOriginal) + len(r.URLScheme) + len(r.URLDomain) + len(r.URLPath) + len(r.URLQuery) +
+		len(r.HTTPMethod) + len(r.HTTPReferrer) + len(r.HTTPContentType) + len(r.UserAgent) +
+		len(r.UserName) + len(r.UserDomain) + len(r.UserEmail) +
+		len(r.ObserverVendor) + len(r.ObserverProduct) + len(r.ObserverHostname) + len(r.ObserverSerial) +
+		len(r.RuleName) + len(r.URLCategory) + len(r.AppCategory) + len(r.AppRisk) + len(r.ThreatName) +
+		len(r.DataSource)
+	for _, l := range r.Labels {
+		s += len(l.Key) + len(l.Value) + 1 // +1: the 6 bytes of punctuation
 	}
-	if w.cur&^0xf != 0 {
-		w.b = append(w.b, '}')
-	}
-	w.cur = pRoot
+	return jsonFixedBound + 6*s
 }
 
-// key positions the writer inside path and writes k, a pre-rendered
-// `,"name":` whose comma is dropped for an object's first member.
-func (w *jsonWriter) key(path jsonPath, k string) {
-	if path != w.cur {
-		w.enter(path)
-	}
-	if w.first {
-		k = k[1:]
-		w.first = false
-	}
-	w.b = append(w.b, k...)
+// jsonKey is constant text of up to 24 bytes, a member name rendered comma
+// first (`,"name":`) or an object's opening (`,"name":`), held as words so
+// that writing it is three stores rather than a call to memmove.
+type jsonKey struct {
+	w [3]uint64
+	n int
 }
 
-// enter leaves the current objects and opens the ones of path.
-func (w *jsonWriter) enter(path jsonPath) {
-	top, sub := path&^0xf, path&0xf
-	curTop, curSub := w.cur&^0xf, w.cur&0xf
-	if curSub != 0 && (top != curTop || sub != curSub) {
-		w.b = append(w.b, '}') // leave the nested object
-		w.first = false
+func mkKey(s string) jsonKey {
+	var b [24]byte
+	if len(s) > len(b) {
+		panic("parsers: JSON key too long: " + s)
 	}
-	if top != curTop {
-		if curTop != 0 {
-			w.b = append(w.b, '}')
-			w.first = false
-		}
-		if top != 0 {
-			w.open(jsonOpen[top>>4])
-		}
+	copy(b[:], s)
+	k := jsonKey{n: len(s)}
+	for i := range k.w {
+		k.w[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
-	if sub != 0 {
-		w.open(jsonOpenSub(path))
-	}
-	w.cur = path
+	return k
 }
 
-// open writes an object's pre-rendered `,"name":{`.
-func (w *jsonWriter) open(o string) {
-	if w.first {
-		o = o[1:]
-	}
-	w.b = append(w.b, o...)
-	w.first = true
+// put writes k at d[n:] and returns the new end; it stores 24 bytes.
+func (k *jsonKey) put(d []byte, n int) int {
+	p := (*[24]byte)(d[n:])
+	binary.LittleEndian.PutUint64(p[0:], k.w[0])
+	binary.LittleEndian.PutUint64(p[8:], k.w[1])
+	binary.LittleEndian.PutUint64(p[16:], k.w[2])
+	return n + k.n
 }
 
-func (w *jsonWriter) str(path jsonPath, k, v string) {
+// Member names and object openings, in the order AppendJSON writes them.
+var (
+	kTimestamp = mkKey(`,"@timestamp":"`)
+
+	kEvent    = mkKey(`,"event":`)
+	kType     = mkKey(`,"type":`)
+	kAction   = mkKey(`,"action":`)
+	kCategory = mkKey(`,"category":[`)
+	kDuration = mkKey(`,"duration":`)
+	kOutcome  = mkKey(`,"outcome":`)
+
+	kSource      = mkKey(`,"source":`)
+	kDestination = mkKey(`,"destination":`)
+	kNAT         = mkKey(`,"nat":`)
+	kDomain      = mkKey(`,"domain":`)
+	kIP          = mkKey(`,"ip":`)
+	kMAC         = mkKey(`,"mac":`)
+	kPort        = mkKey(`,"port":`)
+	kBytes       = mkKey(`,"bytes":`)
+	kPackets     = mkKey(`,"packets":`)
+
+	kNetwork     = mkKey(`,"network":`)
+	kTransport   = mkKey(`,"transport":`)
+	kProtocol    = mkKey(`,"protocol":`)
+	kApplication = mkKey(`,"application":`)
+	kDirection   = mkKey(`,"direction":`)
+
+	kURL      = mkKey(`,"url":`)
+	kOriginal = mkKey(`,"original":`)
+	kScheme   = mkKey(`,"scheme":`)
+	kPath     = mkKey(`,"path":`)
+	kQuery    = mkKey(`,"query":`)
+
+	kHTTP       = mkKey(`,"http":`)
+	kRequest    = mkKey(`,"request":`)
+	kMethod     = mkKey(`,"method":`)
+	kReferrer   = mkKey(`,"referrer":`)
+	kResponse   = mkKey(`,"response":`)
+	kStatusCode = mkKey(`,"status_code":`)
+	kMIMEType   = mkKey(`,"mime_type":`)
+	kUserAgent  = mkKey(`,"user_agent":`)
+
+	kUser  = mkKey(`,"user":`)
+	kName  = mkKey(`,"name":`)
+	kEmail = mkKey(`,"email":`)
+
+	kObserver     = mkKey(`,"observer":`)
+	kVendor       = mkKey(`,"vendor":`)
+	kProduct      = mkKey(`,"product":`)
+	kHostname     = mkKey(`,"hostname":`)
+	kSerialNumber = mkKey(`,"serial_number":`)
+
+	kRule   = mkKey(`,"rule":`)
+	kLog    = mkKey(`,"log":`)
+	kOffset = mkKey(`,"offset":`)
+
+	kLabels      = mkKey(`,"labels":`)
+	kSource2     = mkKey(`,"source":`)
+	kURLCategory = mkKey(`,"url_category":`)
+	kAppCategory = mkKey(`,"app_category":`)
+	kAppRisk     = mkKey(`,"app_risk":`)
+	kThreat      = mkKey(`,"threat":`)
+	kComma       = mkKey(`,`)
+	kColon       = mkKey(`:`)
+)
+
+// eventType and eventTypeConn hold the event.type arrays by Verdict (3 for
+// a value outside the named ones, whose String is empty), without and with
+// "connection".
+var (
+	eventType = [4]jsonKey{
+		Allowed: mkKey(`["allowed"]`),
+		Denied:  mkKey(`["denied"]`),
+		3:       mkKey(`[""]`),
+	}
+	eventTypeConn = [4]jsonKey{
+		VerdictUnknown: mkKey(`["connection"]`),
+		Allowed:        mkKey(`["allowed","connection"]`),
+		Denied:         mkKey(`["denied","connection"]`),
+		3:              mkKey(`["","connection"]`),
+	}
+)
+
+// closeObj ends the object whose opening k was written at d[o:]: with no
+// members it is dropped; otherwise the comma of its first member becomes
+// its '{'.
+func closeObj(d []byte, o, n int, k *jsonKey) int {
+	at := o + k.n
+	if n == at {
+		return o
+	}
+	d[at] = '{'
+	d[n] = '}'
+	return n + 1
+}
+
+// putStrField, putNumField and putAddrField write a member when it is set.
+// They are small enough to inline, so an absent member costs a test, not a
+// call.
+func putStrField(d []byte, n int, k *jsonKey, v string) int {
 	if v == "" {
-		return
+		return n
 	}
-	w.key(path, k)
-	w.b = appendJSONString(w.b, v)
+	return putKeyStr(d, n, k, v)
 }
 
-func (w *jsonWriter) num(path jsonPath, k string, v Num) {
+func putNumField(d []byte, n int, k *jsonKey, v Num) int {
 	if !v.Set {
-		return
+		return n
 	}
-	w.key(path, k)
-	w.b = appendInt(w.b, v.V)
+	return putKeyInt(d, n, k, v.V)
 }
 
-func (w *jsonWriter) addr(path jsonPath, k string, a netip.Addr, token string) {
-	if token != "" {
-		w.str(path, k, token)
-		return
+func putAddrField(d []byte, n int, k *jsonKey, a netip.Addr, token string) int {
+	if token == "" && !a.IsValid() {
+		return n
 	}
-	if !a.IsValid() {
-		return
-	}
-	w.key(path, k)
-	w.b = append(w.b, '"')
-	w.b = a.Unmap().WithZone("").AppendTo(w.b)
-	w.b = append(w.b, '"')
+	return putKeyAddr(d, n, k, a, token)
 }
+
+// putKeyAddr writes k and then the token, or else the address quoted,
+// without its zone, an IPv4-mapped IPv6 address as IPv4.
+func putKeyAddr(d []byte, n int, k *jsonKey, a netip.Addr, token string) int {
+	if token != "" {
+		return putKeyStr(d, n, k, token)
+	}
+	n = k.put(d, n)
+	if a.Is4() || a.Is4In6() {
+		ip := a.Unmap().As4()
+		d[n] = '"'
+		n++
+		for _, o := range ip {
+			// Each octet with a dot after it; the last dot becomes the
+			// closing quote.
+			binary.LittleEndian.PutUint32(d[n:], octetDot[o])
+			n += int(octetLen[o])
+		}
+		d[n-1] = '"'
+		return n
+	}
+	var tmp [64]byte
+	s := a.WithZone("").AppendTo(tmp[:0])
+	p := d[n : n+len(s)+2]
+	p[0] = '"'
+	copy(p[1:], s)
+	p[len(p)-1] = '"'
+	return n + len(p)
+}
+
+// octetDot holds every byte value in decimal followed by a dot, as the
+// little-endian word putKeyAddr stores, and octetLen its length.
+var octetDot, octetLen = func() (w [256]uint32, l [256]uint8) {
+	for i := range w {
+		s := strconv.Itoa(i) + "."
+		var b [4]byte
+		copy(b[:], s)
+		w[i] = binary.LittleEndian.Uint32(b[:])
+		l[i] = uint8(len(s))
+	}
+	return w, l
+}()
 
 // digitPairs holds "00" to "99", for two digits per division.
 const digitPairs = "00010203040506070809" +
@@ -402,46 +530,150 @@ const digitPairs = "00010203040506070809" +
 	"80818283848586878889" +
 	"90919293949596979899"
 
-// appendInt is strconv.AppendInt(b, v, 10) for the counters, ports and
-// durations of a record, formatted in place without strconv's call chain.
-func appendInt(b []byte, v int64) []byte {
-	if v < 0 {
-		return strconv.AppendInt(b, v, 10)
+// pow10 holds 10^i, for decimalLen.
+var pow10 = [20]uint64{
+	1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+}
+
+// decimalLen returns the number of decimal digits of u.
+func decimalLen(u uint64) int {
+	// 1233/4096 is log10(2) to five places: with u's bit length, it gives
+	// t, the digit count of u or one less.
+	t := bits.Len64(u|1) * 1233 >> 12
+	if u < pow10[t] {
+		return t
 	}
-	if v < 10 {
-		return append(b, byte('0'+v))
-	}
-	var buf [20]byte // max uint64 has 20 digits
-	i := len(buf)
+	return t + 1
+}
+
+// putKeyInt writes k and v in decimal, as strconv.FormatInt(v, 10).
+func putKeyInt(d []byte, n int, k *jsonKey, v int64) int {
+	n = k.put(d, n)
 	u := uint64(v)
-	for u >= 100 {
+	if v < 0 {
+		d[n] = '-'
+		n++
+		u = -u
+	}
+	if u < 10 {
+		d[n] = byte('0' + u)
+		return n + 1
+	}
+	end := n + decimalLen(u)
+	p := d[n:end]
+	i := len(p)
+	// Four digits per division by 10000, so the chain of dependent
+	// divisions is half as long; the two pairs of each are independent.
+	for u >= 10000 {
+		q := u / 10000
+		r := u - q*10000
+		i -= 4
+		put2(p[i:], r/100)
+		put2(p[i+2:], r%100)
+		u = q
+	}
+	if u >= 100 {
 		q := u / 100
-		d := (u - q*100) * 2
 		i -= 2
-		buf[i], buf[i+1] = digitPairs[d], digitPairs[d+1]
+		put2(p[i:], u-q*100)
 		u = q
 	}
 	if u >= 10 {
-		i -= 2
-		buf[i], buf[i+1] = digitPairs[u*2], digitPairs[u*2+1]
+		put2(p, u)
 	} else {
-		i--
-		buf[i] = byte('0' + u)
+		p[0] = byte('0' + u)
 	}
-	return append(b, buf[i:]...)
+	return end
 }
 
-const hexDigits = "0123456789abcdef"
+// put2 writes v (below 100) as two digits.
+func put2(p []byte, v uint64) {
+	binary.LittleEndian.PutUint16(p, uint16(digitPairs[v*2])|uint16(digitPairs[v*2+1])<<8)
+}
 
-// jsonSafe marks the bytes a JSON string holds as they are: printable ASCII
-// other than '"' and '\\'. Control bytes are escaped and bytes from 0x80 up
-// are validated as UTF-8, both on the slow path.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
+// maxFastUnix is 10000-01-01T00:00:00Z: up to it putTime formats by hand.
+const maxFastUnix = 253402300800
+
+// putTime writes t as time.RFC3339Nano and the closing quote. Times
+// from 1970 to 9999 with zone offsets under 100 hours are formatted by
+// hand, the rest by time.Time.AppendFormat.
+func putTime(d []byte, n int, t time.Time) int {
+	_, off := t.Zone()
+	sec := t.Unix() + int64(off)
+	if sec < 0 || sec >= maxFastUnix || off <= -100*3600 || off >= 100*3600 {
+		var tmp [64]byte
+		s := t.AppendFormat(tmp[:0], time.RFC3339Nano)
+		n += copy(d[n:n+len(s)], s)
+		d[n] = '"'
+		return n + 1
 	}
-	return t
-}()
+	// Civil date from days since 1970-01-01 in the proleptic Gregorian
+	// calendar, by eras of 400 years starting on March 1 (Howard Hinnant's
+	// days_from_civil, inverted).
+	u := uint64(sec)
+	z := u/86400 + 719468
+	secOfDay := u % 86400
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	year := yoe + era*400
+	if month > 12 {
+		month -= 12
+		year++
+	}
+	p := (*[19]byte)(d[n:])
+	put2(p[0:], year/100)
+	put2(p[2:], year%100)
+	p[4] = '-'
+	put2(p[5:], month)
+	p[7] = '-'
+	put2(p[8:], day)
+	p[10] = 'T'
+	put2(p[11:], secOfDay/3600)
+	p[13] = ':'
+	put2(p[14:], secOfDay/60%60)
+	p[16] = ':'
+	put2(p[17:], secOfDay%60)
+	n += len(p)
+
+	if ns := uint64(t.Nanosecond()); ns != 0 {
+		f := (*[10]byte)(d[n:])
+		f[0] = '.'
+		ms := ns / 1e6
+		f[1] = byte('0' + ms/100)
+		put2(f[2:], ms%100)
+		us := ns % 1e6
+		put2(f[4:], us/1e4)
+		put2(f[6:], us/100%100)
+		put2(f[8:], us%100)
+		n += len(f)
+		for d[n-1] == '0' { // .999999999 drops trailing zeros
+			n--
+		}
+	}
+
+	if off == 0 {
+		d[n], d[n+1] = 'Z', '"'
+		return n + 2
+	}
+	zone := off / 60 // minutes, as time does it
+	p6 := (*[7]byte)(d[n:])
+	p6[0] = '+'
+	if zone < 0 {
+		p6[0] = '-'
+		zone = -zone
+	}
+	put2(p6[1:], uint64(zone/60))
+	p6[3] = ':'
+	put2(p6[4:], uint64(zone%60))
+	p6[6] = '"'
+	return n + len(p6)
+}
 
 // Word-at-a-time constants: every byte 0x01, 0x80, 0x20, '"' and '\\'.
 const (
@@ -452,85 +684,131 @@ const (
 	bslash = '\\' * lsbs
 )
 
-// cleanRun returns the length of the prefix of s that needs no escaping,
-// eight bytes at a time while the words are clean.
-func cleanRun(s string) int {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		// A byte below 0x20, a '"' or '\\' (a zero byte after the xor), or
-		// a byte from 0x80 up sets the high bit of some byte of m.
-		q, bs := x^quotes, x^bslash
-		m := ((x - spaces) &^ x) | ((q - lsbs) &^ q) | ((bs - lsbs) &^ bs) | x
-		if m&msbs != 0 {
-			break
+// dirty reports the high bit of every byte of x that may need escaping:
+// below 0x20, '"', '\\' (a zero byte after the xor) or from 0x80 up. A
+// borrow may also mark a clean byte above a marked one, never a byte of a
+// clean word.
+func dirty(x uint64) uint64 {
+	q, bs := x^quotes, x^bslash
+	return (((x - spaces) &^ x) | ((q - lsbs) &^ q) | ((bs - lsbs) &^ bs) | x) & msbs
+}
+
+// putKeyStr writes k and s as a quoted JSON string. Clean text is checked and copied
+// eight bytes at a time (two overlapping words for the tail, or for strings
+// of 4 to 7 bytes); putEscaped takes over at the first word that is not.
+func putKeyStr(d []byte, n int, k *jsonKey, s string) int {
+	n = k.put(d, n)
+	d[n] = '"'
+	n++
+	switch {
+	case len(s) >= 8:
+		i := 0
+		for ; i+8 < len(s); i += 8 {
+			x := le64(s[i:])
+			if dirty(x) != 0 {
+				return putEscaped(d, n, s, i)
+			}
+			binary.LittleEndian.PutUint64(d[n+i:], x)
 		}
+		x := le64(s[len(s)-8:])
+		if dirty(x) != 0 {
+			return putEscaped(d, n, s, i)
+		}
+		binary.LittleEndian.PutUint64(d[n+len(s)-8:], x)
+	case len(s) >= 4:
+		lo := le32(s)
+		hi := le32(s[len(s)-4:])
+		if dirty(uint64(lo)|uint64(hi)<<32) != 0 {
+			return putEscaped(d, n, s, 0)
+		}
+		binary.LittleEndian.PutUint32(d[n:], lo)
+		binary.LittleEndian.PutUint32(d[n+len(s)-4:], hi)
+	case len(s) > 0:
+		a, b, c := s[0], s[len(s)/2], s[len(s)-1]
+		if dirty(uint64(a)|uint64(b)<<8|uint64(c)<<16)&0x808080 != 0 {
+			return putEscaped(d, n, s, 0)
+		}
+		d[n], d[n+len(s)/2], d[n+len(s)-1] = a, b, c
 	}
-	for i < len(s) && jsonSafe[s[i]] {
-		i++
-	}
-	return i
+	n += len(s)
+	d[n] = '"'
+	return n + 1
 }
 
-// appendJSONString quotes s as a JSON string. Invalid UTF-8 becomes U+FFFD so
-// every emitted line is valid JSON whatever the device sent.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	i := cleanRun(s)
-	if i == len(s) {
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	return appendJSONEscaped(b, s, i)
+// le64 and le32 load the first 8 or 4 bytes of s as a little-endian word
+// (the compiler makes each one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// appendJSONEscaped continues appendJSONString from s[i], the first byte
-// that is not plain ASCII, after an opening quote already in b.
-func appendJSONEscaped(b []byte, s string, i int) []byte {
-	start := 0
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonSafe marks the bytes a JSON string holds as they are: printable ASCII
+// other than '"' and '\\'.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// putEscaped finishes putKeyStr from s[i], with s[:i] already at d[n:]:
+// control bytes, '"' and '\\' are escaped, as are U+2028 and U+2029 (for
+// JavaScript), and invalid UTF-8 becomes U+FFFD so every emitted line is
+// valid JSON whatever the device sent.
+func putEscaped(d []byte, n int, s string, i int) int {
+	n += i
 	for i < len(s) {
 		c := s[i]
 		if jsonSafe[c] {
+			d[n] = c
+			n++
 			i++
 			continue
 		}
 		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
+			var e byte
 			switch c {
 			case '"', '\\':
-				b = append(b, '\\', c)
+				e = c
 			case '\n':
-				b = append(b, '\\', 'n')
+				e = 'n'
 			case '\r':
-				b = append(b, '\\', 'r')
+				e = 'r'
 			case '\t':
-				b = append(b, '\\', 't')
+				e = 't'
 			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				n += copy(d[n:], `\u00`)
+				d[n], d[n+1] = hexDigits[c>>4], hexDigits[c&0xf]
+				n += 2
+				i++
+				continue
 			}
+			d[n], d[n+1] = '\\', e
+			n += 2
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += copy(d[n:], "\ufffd")
+		case r == '\u2028' || r == '\u2029':
+			n += copy(d[n:], `\u202`)
+			d[n] = hexDigits[r&0xf]
+			n++
+		default:
+			n += copy(d[n:n+size], s[i:i+size])
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	d[n] = '"'
+	return n + 1
 }

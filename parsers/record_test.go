@@ -2,8 +2,11 @@ package parsers
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -15,23 +18,58 @@ var jsonSamples = []string{
 	"12345678", "1234567\"", "exactly8\x80", "\xe2\x80", "emoji \U0001F600 ok", "long/url/path?with=query&and=more_______________",
 }
 
-func TestAppendJSONStringMatchesReference(t *testing.T) {
+// appendStr and appendNum run putKeyStr and putKeyInt, with no key, the way AppendJSON does:
+// into room grown for their worst case.
+func appendStr(b []byte, s string) []byte {
+	b = slices.Grow(b, 6*len(s)+2+jsonSlack)
+	return b[:putKeyStr(b[:cap(b)], len(b), &jsonKey{}, s)]
+}
+
+func appendNum(b []byte, v int64) []byte {
+	b = slices.Grow(b, 20+jsonSlack)
+	return b[:putKeyInt(b[:cap(b)], len(b), &jsonKey{}, v)]
+}
+
+func TestPutKeyStrMatchesReference(t *testing.T) {
 	for _, s := range jsonSamples {
 		for _, prefix := range []string{"", "x", "1234567", "12345678"} {
 			in := prefix + s
-			got := appendJSONString([]byte("pre"), in)
+			got := appendStr([]byte("pre"), in)
 			want := refAppendJSONString([]byte("pre"), in)
 			if !bytes.Equal(got, want) {
-				t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
+				t.Errorf("putKeyStr(%q) = %s, want %s", in, got, want)
 			}
 		}
 	}
 }
 
-func TestAppendIntMatchesStrconv(t *testing.T) {
-	for _, v := range []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1<<31 - 1, 1 << 40, 1<<63 - 1, -1, -10, -1 << 63} {
-		if got, want := string(appendInt(nil, v)), strconv.FormatInt(v, 10); got != want {
-			t.Errorf("appendInt(%d) = %s", v, got)
+// TestPutKeyStrEveryPosition puts each kind of byte that needs care at every
+// position of strings of every length the word paths treat differently.
+func TestPutKeyStrEveryPosition(t *testing.T) {
+	for _, bad := range []string{`"`, `\`, "\x00", "\x1f", "\x80", "\xff", "\u00e9", "\u2028", "\U0001F600", "\x7f", " "} {
+		for n := 0; n <= 40; n++ {
+			for pos := 0; pos <= n; pos++ {
+				in := strings.Repeat("a", pos) + bad + strings.Repeat("b", n-pos)
+				got := appendStr([]byte("pre"), in)
+				if want := refAppendJSONString([]byte("pre"), in); !bytes.Equal(got, want) {
+					t.Fatalf("putKeyStr(%q) = %s, want %s", in, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestPutKeyIntMatchesStrconv(t *testing.T) {
+	vs := []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1<<31 - 1, 1 << 40, 1<<63 - 1, -1, -10, -1 << 63}
+	for p := uint64(1); p < 1e19; p *= 10 {
+		vs = append(vs, int64(p-1), int64(p), int64(p+1), -int64(p), -int64(p-1))
+	}
+	for i := range 63 { // every bit length, for decimalLen
+		vs = append(vs, 1<<i, 1<<(i+1)-1, -1<<i)
+	}
+	for _, v := range vs {
+		if got, want := string(appendNum([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
+			t.Errorf("putKeyInt(%d) = %s", v, got)
 		}
 	}
 }
@@ -56,13 +94,31 @@ func fuzzRecord(s string, n int64, bits uint64, verdict uint8) *Record {
 		if !on(i) {
 			return netip.Addr{}
 		}
+		u := uint64(n) * 0x9e3779b97f4a7c15 // spread n over every byte
 		if on(i + 1) {
-			return netip.MustParseAddr("2001:db8::1%eth0")
+			switch u % 3 {
+			case 0:
+				return netip.MustParseAddr("2001:db8::1%eth0")
+			case 1:
+				return netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 15: byte(u)})
+			}
+			var a [16]byte
+			binary.BigEndian.PutUint64(a[:], u)
+			binary.BigEndian.PutUint64(a[8:], ^u)
+			return netip.AddrFrom16(a).WithZone("z")
 		}
-		return netip.MustParseAddr("::ffff:192.0.2.7")
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], uint32(u>>16))
+		switch u % 3 {
+		case 0:
+			return netip.MustParseAddr("::ffff:192.0.2.7")
+		case 1:
+			return netip.AddrFrom16(netip.AddrFrom4(a).As16())
+		}
+		return netip.AddrFrom4(a)
 	}
 	r := &Record{
-		Verdict: Verdict(verdict % 4), EventAction: str(0), Duration: num(1), Outcome: str(2),
+		Verdict: Verdict(verdict), EventAction: str(0), Duration: num(1), Outcome: str(2),
 		SourceIP: ip(3), SourcePort: num(5), SourceBytes: num(6), SourcePackets: num(7), SourceDomain: str(8), SourceMAC: str(9),
 		SourceNATIP: ip(10), SourceNATPort: num(12), DestinationIP: ip(13), DestinationPort: num(15), DestinationBytes: num(16),
 		DestinationPackets: num(17), DestinationDomain: str(18), DestinationNATIP: ip(19), DestinationNATPort: num(21),
@@ -75,7 +131,11 @@ func fuzzRecord(s string, n int64, bits uint64, verdict uint8) *Record {
 		SourceIPToken: str(51), DestinationNATIPToken: str(52), LogOffset: num(53), DataSource: str(54),
 	}
 	if on(55) {
-		r.Timestamp = time.Unix(n, n).In(time.FixedZone("", int(n%86400)))
+		zone := int(n % 86400)
+		if on(59) { // past the 100 hours putTime formats by hand
+			zone = int(n % (200 * 3600))
+		}
+		r.Timestamp = time.Unix(n, n).In(time.FixedZone("", zone))
 	}
 	if on(56) {
 		r.Category = "network"
@@ -103,7 +163,50 @@ func FuzzAppendJSON(f *testing.F) {
 		if !utf8.Valid(got) {
 			t.Fatalf("invalid UTF-8: %q", got)
 		}
+		checkBound(t, r, len(got)-1)
 	})
+}
+
+// checkBound fails unless jsonBound left room for n bytes and jsonSlack.
+func checkBound(t *testing.T, r *Record, n int) {
+	t.Helper()
+	if b := r.jsonBound(); n+jsonSlack > b {
+		t.Fatalf("%d bytes written, bound %d", n, b)
+	}
+}
+
+// TestJSONBoundWorstCase sets every member to its longest form per string
+// byte: one-byte strings that escape to six bytes, the longest integers,
+// IPv6 addresses and timestamp.
+func TestJSONBoundWorstCase(t *testing.T) {
+	r := fuzzRecord("\x01", -1<<63, ^uint64(0), 3)
+	v6 := netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")
+	r.SourceIP, r.SourceNATIP, r.DestinationIP, r.DestinationNATIP = v6, v6, v6, v6
+	r.SourceIPToken, r.DestinationNATIPToken = "", ""
+	for _, n := range []*Num{&r.Duration, &r.SourcePort, &r.SourceBytes, &r.SourcePackets, &r.SourceNATPort,
+		&r.DestinationPort, &r.DestinationBytes, &r.DestinationPackets, &r.DestinationNATPort,
+		&r.NetworkBytes, &r.NetworkPackets, &r.URLPort, &r.HTTPStatus, &r.LogOffset} {
+		*n = N(-1 << 63)
+	}
+	r.Category = "network"
+	for _, ts := range []time.Time{
+		time.Unix(-1<<63, -1).In(time.FixedZone("", -1<<63)),
+		time.Unix(1<<63-1, 999999999).In(time.FixedZone("", 1<<63-1)),
+		time.Unix(-1<<62, 1).In(time.FixedZone("", -1<<62)),
+	} {
+		r.Timestamp = ts
+		got := r.AppendJSON(nil)
+		if want := refAppendJSON(r, nil); !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON differs\n got: %s\nwant: %s", got, want)
+		}
+		checkBound(t, r, len(got))
+		// The bound stays within reach of the truth: what the strings
+		// may take plus a few hundred bytes.
+		if b := r.jsonBound(); b > len(got)+jsonFixedBound {
+			t.Errorf("bound %d for %d bytes", b, len(got))
+		}
+		t.Logf("%d bytes, bound %d", len(got), r.jsonBound())
+	}
 }
 
 func TestAppendJSONMatchesReference(t *testing.T) {
@@ -111,9 +214,11 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 		for _, bits := range []uint64{0, ^uint64(0), 0x5555_5555_5555_5555, 0xaaaa_aaaa_aaaa_aaaa, 1 << 55, 1<<56 | 1<<3, 1 << 58, 1<<12 | 1<<21} {
 			for v := uint8(0); v < 4; v++ {
 				r := fuzzRecord(s, int64(i)*1e9+123, bits, v)
-				if got, want := r.AppendJSON(nil), refAppendJSON(r, nil); !bytes.Equal(got, want) {
+				got, want := r.AppendJSON(nil), refAppendJSON(r, nil)
+				if !bytes.Equal(got, want) {
 					t.Fatalf("AppendJSON differs\n got: %s\nwant: %s", got, want)
 				}
+				checkBound(t, r, len(got))
 			}
 		}
 	}
@@ -379,4 +484,38 @@ func refAppendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// TestPutTimeMatchesTime compares the hand-formatted timestamps with
+// time.Time.AppendFormat around every edge of the fast path and the
+// calendar, and over a spread of instants and zones.
+func TestPutTimeMatchesTime(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("", 0), time.FixedZone("", 30), time.FixedZone("", -30),
+		time.FixedZone("", 5*3600+45*60), time.FixedZone("", -9*3600-30*60), time.FixedZone("", 100*3600-1),
+		time.FixedZone("", 100*3600), time.FixedZone("", -100*3600+1), time.FixedZone("", -100*3600)}
+	if berlin, err := time.LoadLocation("Europe/Berlin"); err == nil {
+		zones = append(zones, berlin)
+	}
+	var secs []int64
+	for _, s := range []int64{0, 86399, 86400, maxFastUnix, 951782400 /* 2000-02-29 */, 4107542400 /* 2100-02-28 */, 1795882382} {
+		for d := int64(-2); d <= 2; d++ {
+			secs = append(secs, s+d, s+d*86400)
+		}
+	}
+	for s := uint64(1); len(secs) < 20000; s = s*6364136223846793005 + 1442695040888963407 {
+		secs = append(secs, int64(s>>20)%(maxFastUnix+2e9)-1e9)
+	}
+	nanos := []int{0, 1, 10, 100000, 120000000, 999999999, 601612289, 500000000}
+	buf := make([]byte, 0, 128)
+	for i, s := range secs {
+		for j, z := range zones {
+			ts := time.Unix(s, int64(nanos[(i+j)%len(nanos)])).In(z)
+			d := buf[:cap(buf)]
+			got := d[:putTime(d, 0, ts)]
+			want := append(ts.AppendFormat(nil, time.RFC3339Nano), '"')
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d in %v: %s, want %s", s, z, got, want)
+			}
+		}
+	}
 }
