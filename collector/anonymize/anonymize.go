@@ -19,11 +19,15 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
+	mrand "math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/cloudscout/cloudscout/parsers"
 )
@@ -240,18 +244,45 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return d.Sync()
 }
 
-// Anonymizer applies one policy with one key. It is immutable and shared;
-// each goroutine takes its own Worker.
+// Anonymizer applies one policy with one key. Its settings are immutable and
+// its caches safe for concurrent use: it is shared, and each goroutine takes
+// its own Worker.
 type Anonymizer struct {
+	// What every record reads first, in one cache line.
+	hs     hasher
+	act    [11]action // resolved actions, indexed like fieldNames
+	allIPs bool
+	// results shared by all workers
+	tokens, encs         cache[string]
+	addrTokens, addrEncs cache[netip.Addr]
+
 	key    *Key
 	policy Policy
-	allIPs bool
 	block  cipher.Block
-	// resolved actions, indexed like fieldNames
-	act [11]Action
-	// results shared by all workers
-	tokens, encs         *cache[string]
-	addrTokens, addrEncs *cache[netip.Addr]
+	// bytes of the Workers' front caches, at most frontBudget
+	frontBytes atomic.Int64
+}
+
+// action is an Action as a small number, for the per-record switch.
+type action uint8
+
+const (
+	actKeep action = iota
+	actToken
+	actEncrypt
+	actDrop
+)
+
+func (a Action) code() action {
+	switch a {
+	case Token:
+		return actToken
+	case Encrypt:
+		return actEncrypt
+	case Drop:
+		return actDrop
+	}
+	return actKeep
 }
 
 // New validates the policy and returns an Anonymizer.
@@ -267,11 +298,11 @@ func New(key *Key, p Policy) (*Anonymizer, error) {
 		return nil, err
 	}
 	a := &Anonymizer{key: key, policy: p, allIPs: p.Addresses == "all", block: blk,
-		tokens: newStringCache(), encs: newStringCache(), addrTokens: newAddrCache(), addrEncs: newAddrCache()}
+		hs: hasher{s0: mrand.Uint64(), s1: mrand.Uint64()}}
 	for i, f := range fieldNames {
-		a.act[i] = Keep
+		a.act[i] = actKeep
 		if v, ok := p.Fields[f]; ok {
-			a.act[i] = v
+			a.act[i] = v.code()
 		}
 	}
 	return a, nil
@@ -280,19 +311,29 @@ func New(key *Key, p Policy) (*Anonymizer, error) {
 // Policy returns the policy in force.
 func (a *Anonymizer) Policy() Policy { return a.policy }
 
-// Worker pseudonymizes records for one goroutine, reusing its HMAC state;
-// results are remembered in the Anonymizer's shared caches (the same users
-// and hosts repeat).
+// Worker pseudonymizes records for one goroutine, reusing its HMAC state.
+// Results are remembered in the Anonymizer's shared caches (the same users
+// and hosts repeat on every connection) and, once the Worker is busy, in
+// its own front cache of the identifiers it sees most (see front.go).
 type Worker struct {
-	a   *Anonymizer
-	mac hash.Hash
-	siv hash.Hash
-	// raw identifiers replaced in the current record, for the leak scan
-	replaced []replacement
-	buf      []byte
+	a         *Anonymizer
+	front     *front // nil until the Worker is busy (see takeFront)
+	nReplaced int
+	minRaw    int // length of the shortest raw identifier the scan looks for
+	// lookups without a front cache since the last attempt to take one
+	sharedOnly int
+	// raw identifiers replaced in the current record, for the leak scan:
+	// at most one per field
+	replaced [11]replacement
+
+	mac, siv hash.Hash
+	buf, enc []byte
 }
 
-type replacement struct{ raw, with string }
+type replacement struct {
+	raw, with string
+	mask      uint64 // byteMask(raw)
+}
 
 // NewWorker returns a Worker; it is not safe for concurrent use.
 func (a *Anonymizer) NewWorker() *Worker {
@@ -303,135 +344,328 @@ func (a *Anonymizer) NewWorker() *Worker {
 // any raw identifier it pseudonymized wherever else it appears in the record
 // (URL, query, referrer, labels...), so it cannot leak through another field.
 func (w *Worker) Apply(r *parsers.Record) {
-	w.replaced = w.replaced[:0]
+	w.nReplaced, w.minRaw = 0, math.MaxInt
+	act := &w.a.act
 	// user.name first: the raw name is also searched in the other fields.
-	w.str(0, &r.UserName)
-	w.str(1, &r.UserDomain)
-	w.str(2, &r.UserEmail)
-	w.addr(3, &r.SourceIP, &r.SourceIPToken)
-	w.addr(4, &r.SourceNATIP, &r.SourceNATIPToken)
-	w.str(5, &r.SourceDomain)
-	w.str(6, &r.SourceMAC)
-	w.addr(7, &r.DestinationIP, &r.DestinationIPToken)
-	w.addr(8, &r.DestinationNATIP, &r.DestinationNATIPToken)
-	w.str(9, &r.DestinationDomain)
-	w.str(10, &r.URLQuery)
-	if len(w.replaced) == 0 {
+	// str returns the byte mask of a pseudonym it wrote, which the leak
+	// scan of that field then need not compute.
+	mUser := w.str(act[0], &r.UserName)
+	w.str(act[1], &r.UserDomain)
+	mEmail := w.str(act[2], &r.UserEmail)
+	w.addr(act[3], &r.SourceIP, &r.SourceIPToken)
+	w.addr(act[4], &r.SourceNATIP, &r.SourceNATIPToken)
+	mSrcDomain := w.str(act[5], &r.SourceDomain)
+	w.str(act[6], &r.SourceMAC)
+	w.addr(act[7], &r.DestinationIP, &r.DestinationIPToken)
+	w.addr(act[8], &r.DestinationNATIP, &r.DestinationNATIPToken)
+	mDstDomain := w.str(act[9], &r.DestinationDomain)
+	mQuery := w.str(act[10], &r.URLQuery)
+	if w.nReplaced == 0 {
 		return
 	}
-	for _, p := range []*string{&r.URLOriginal, &r.URLPath, &r.URLQuery, &r.HTTPReferrer, &r.URLDomain,
-		&r.DestinationDomain, &r.SourceDomain, &r.UserEmail, &r.UserName, &r.RuleName, &r.EventAction} {
-		w.scrub(p)
+	// The URL's parts are usually slices of the URL: if the URL holds no
+	// identifier, neither do they.
+	url := r.URLOriginal
+	if w.scrub(&r.URLOriginal, 0) {
+		url = ""
 	}
+	w.scrubPart(&r.URLPath, 0, url)
+	w.scrubPart(&r.URLQuery, mQuery, url)
+	w.scrubPart(&r.HTTPReferrer, 0, url)
+	w.scrubPart(&r.URLDomain, 0, url)
+	w.scrubPart(&r.DestinationDomain, mDstDomain, url)
+	w.scrub(&r.SourceDomain, mSrcDomain)
+	w.scrub(&r.UserEmail, mEmail)
+	w.scrub(&r.UserName, mUser)
+	w.scrub(&r.RuleName, 0)
+	w.scrub(&r.EventAction, 0)
 	for i := range r.Labels {
-		w.scrub(&r.Labels[i].Value)
+		w.scrub(&r.Labels[i].Value, 0)
 	}
 }
 
 // minLeakLen: shorter identifiers ("a", "it") would match everywhere.
 const minLeakLen = 3
 
-func (w *Worker) scrub(p *string) {
-	if *p == "" {
-		return
-	}
-	for _, rp := range w.replaced {
-		if len(rp.raw) >= minLeakLen && strings.Contains(*p, rp.raw) {
-			*p = strings.ReplaceAll(*p, rp.raw, rp.with)
-		}
+// scrub replaces the raw identifiers in *p and reports whether it did; m
+// is byteMask(*p) if known, else 0.
+func (w *Worker) scrub(p *string, m uint64) bool {
+	return len(*p) >= w.minRaw && w.scrubText(p, m)
+}
+
+// scrubPart is scrub for a text that needs no search if it lies in the
+// memory of clean, a text that holds no identifier.
+func (w *Worker) scrubPart(p *string, m uint64, clean string) {
+	if !within(*p, clean) {
+		w.scrub(p, m)
 	}
 }
 
-func (w *Worker) str(i int, p *string) {
+// within reports whether s is a non-empty slice of t's memory.
+func within(s, t string) bool {
+	if s == "" || len(s) > len(t) {
+		return false
+	}
+	ps, pt := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(t)))
+	return ps >= pt && ps-pt <= uintptr(len(t)-len(s))
+}
+
+// scrubText does scrub's work. Most text holds no identifier, and a short
+// text that lacks a byte of an identifier cannot hold it: comparing byte
+// masks rules most pairs out without a search. Long text (URLs) is
+// searched directly, which is faster there than building its mask.
+func (w *Worker) scrubText(p *string, m uint64) (replaced bool) {
+	s := *p
+	for i := range w.nReplaced {
+		rp := &w.replaced[i]
+		if len(rp.raw) < minLeakLen || len(rp.raw) > len(s) {
+			continue
+		}
+		if m == 0 && len(s) <= maxMaskLen {
+			m = byteMask(s)
+		}
+		if (m == 0 || rp.mask&^m == 0) && strings.Contains(s, rp.raw) {
+			s = strings.ReplaceAll(s, rp.raw, rp.with)
+			*p = s
+			m, replaced = 0, true
+		}
+	}
+	return replaced
+}
+
+// maxMaskLen is the longest text scrub builds a byte mask of.
+const maxMaskLen = 64
+
+// replace notes that raw was replaced by with in the record.
+func (w *Worker) replace(raw, with string, mask uint64) {
+	// Field by field: a struct literal is built on the stack and copied
+	// with wide loads that stall on the narrow stores.
+	rp := &w.replaced[w.nReplaced]
+	rp.raw, rp.with, rp.mask = raw, with, mask
+	w.nReplaced++
+	if len(raw) >= minLeakLen && len(raw) < w.minRaw {
+		w.minRaw = len(raw)
+	}
+}
+
+// str applies act to *p and returns byteMask of the pseudonym it wrote, or
+// 0.
+func (w *Worker) str(act action, p *string) uint64 {
+	if act == actKeep || *p == "" {
+		return 0
+	}
+	return w.pseudoStr(act, p)
+}
+
+func (w *Worker) pseudoStr(act action, p *string) uint64 {
 	v := *p
-	if v == "" {
-		return
-	}
-	switch w.a.act[i] {
-	case Keep:
-		return
-	case Drop:
+	if act == actDrop {
 		*p = ""
-		w.replaced = append(w.replaced, replacement{v, "[dropped]"})
-	case Token:
-		*p = w.token(v)
-		w.replaced = append(w.replaced, replacement{v, *p})
-	case Encrypt:
-		*p = w.encrypt(v)
-		w.replaced = append(w.replaced, replacement{v, *p})
+		w.replace(v, "[dropped]", byteMask(v))
+		return 0
+	}
+	kind := kindToken
+	if act == actEncrypt {
+		kind = kindEncrypt
+	}
+	t, rm, vm := w.strPseudonym(kind, v)
+	*p = t
+	w.replace(v, t, rm)
+	return vm
+}
+
+func (w *Worker) addr(act action, a *netip.Addr, tok *string) {
+	if act != actKeep && a.IsValid() {
+		w.pseudoAddr(act, a, tok)
 	}
 }
 
-func (w *Worker) addr(i int, a *netip.Addr, tok *string) {
-	if !a.IsValid() {
+func (w *Worker) pseudoAddr(act action, a *netip.Addr, tok *string) {
+	if !w.a.allIPs && !IsInternal(*a) {
 		return
 	}
-	act := w.a.act[i]
-	if act == Keep || (!w.a.allIPs && !IsInternal(*a)) {
+	if act == actDrop {
+		var raw string
+		if e := w.a.addrTokens.get(w.a.hs.hashAddr(*a), *a); e != nil {
+			raw = e.raw()
+		} else {
+			raw = a.String()
+		}
+		*a = netip.Addr{}
+		w.replace(raw, "[dropped]", byteMask(raw))
 		return
 	}
-	// Cached by address: a hit costs neither the text form nor the MAC.
-	c := w.a.addrTokens
-	if act == Encrypt {
-		c = w.a.addrEncs
+	kind := kindToken
+	if act == actEncrypt {
+		kind = kindEncrypt
 	}
-	var raw string
-	if e, ok := c.get(*a); ok {
-		raw = e.raw
-		if act != Drop {
-			*tok = e.v
-		}
-	} else {
-		raw = a.String()
-		switch act {
-		case Token:
-			*tok = w.token(raw)
-		case Encrypt:
-			*tok = w.encrypt(raw)
-		}
-		if act != Drop {
-			c.put(*a, raw, *tok)
-		}
-	}
+	raw, t, m := w.addrPseudonym(kind, *a)
+	*tok = t
 	*a = netip.Addr{}
-	if act == Drop {
-		w.replaced = append(w.replaced, replacement{raw, "[dropped]"})
-		return
-	}
-	w.replaced = append(w.replaced, replacement{raw, *tok})
+	w.replace(raw, t, m)
 }
 
 // Token returns the token of v (for tests and tooling).
-func (w *Worker) Token(v string) string { return w.token(v) }
-
-func (w *Worker) token(v string) string {
-	if e, ok := w.a.tokens.get(v); ok {
-		return e.v
-	}
-	w.mac.Reset()
-	w.mac.Write([]byte(v))
-	w.buf = w.mac.Sum(w.buf[:0])
-	t := "tok:" + base64.RawURLEncoding.EncodeToString(w.buf[:12])
-	w.a.tokens.put(v, "", t)
+func (w *Worker) Token(v string) string {
+	t, _, _ := w.strPseudonym(kindToken, v)
 	return t
 }
 
-// encrypt is deterministic authenticated encryption in the SIV style: the IV
-// is an HMAC of the plaintext, so equal values give equal ciphertexts and
-// any change is detected on decryption.
-func (w *Worker) encrypt(v string) string {
-	if e, ok := w.a.encs.get(v); ok {
-		return e.v
+// strPseudonym returns the token or ciphertext of v and the byte masks
+// of v and of the result.
+func (w *Worker) strPseudonym(kind uint8, v string) (string, uint64, uint64) {
+	h := w.a.hs.hashString(v)
+	f := w.front
+	if f == nil {
+		f = w.takeFront()
 	}
+	if f == nil || len(v) > maxCachedKey {
+		e := w.strEntry(kind, h, v)
+		return e.v(), e.rawMask, e.vMask
+	}
+	f.lookups++
+	set := f.set(h, kind)
+	for way := range set {
+		s := &set[way]
+		if s.tag != uint32(h) || s.kind != kind || s.klen != uint8(len(v)) {
+			continue
+		}
+		if len(v) <= frontKeyLen {
+			if string(s.key[:len(v)]) != v {
+				continue
+			}
+		} else if s.kv[:len(v)] != v {
+			continue
+		}
+		t, rm, vm := s.kv[len(v):], s.rawMask, s.vMask
+		if way == 1 {
+			promote(set)
+		}
+		return t, rm, vm
+	}
+	e := w.strEntry(kind, h, v)
+	f.missed()
+	set = f.set(h, kind) // f may have grown
+	s := fill(set, h, kind, e)
+	copy(s.key[:], v)
+	return e.v(), e.rawMask, e.vMask
+}
+
+// strEntry returns the shared cache entry of v, making it if needed.
+func (w *Worker) strEntry(kind uint8, h uint64, v string) *cacheEntry[string] {
+	c := &w.a.tokens
+	if kind == kindEncrypt {
+		c = &w.a.encs
+	}
+	if len(v) <= maxCachedKey {
+		if e := c.get(h, v); e != nil {
+			return e
+		}
+	}
+	w.buf = append(w.buf[:0], v...)
+	kv := w.pseudonymize(kind, w.buf)
+	e := &cacheEntry[string]{h: h, k: kv[:len(v)], kv: kv, n: len(v)}
+	e.rawMask, e.vMask = byteMask(e.raw()), byteMask(e.v())
+	if len(v) <= maxCachedKey {
+		c.put(e)
+	}
+	if cap(w.buf) > maxKeepBuf {
+		w.buf = nil // a huge identifier: do not keep its buffer
+	}
+	return e
+}
+
+// maxCachedKey is the longest identifier the caches keep: a stream of huge
+// ones must not fill memory (the front cache's klen is a byte, too).
+const maxCachedKey = 0xff
+
+// maxKeepBuf bounds the scratch buffer a Worker keeps between records.
+const maxKeepBuf = 4 << 10
+
+// addrPseudonym returns the text form of a, its token or ciphertext, and
+// byteMask of the text. A hit costs neither the text form nor the MAC.
+func (w *Worker) addrPseudonym(kind uint8, a netip.Addr) (raw, v string, rawMask uint64) {
+	a16, is4 := a.As16(), a.Is4()
+	h := w.a.hs.hashAddr(a)
+	akind := kind | kindAddr6
+	if is4 {
+		akind = kind | kindAddr4
+	}
+	// A zone is not part of the front key: zoned addresses, which are
+	// rare, go to the shared cache only.
+	var f *front
+	if is4 || a.WithZone("") == a {
+		if f = w.front; f == nil {
+			f = w.takeFront()
+		}
+	}
+	if f != nil {
+		f.lookups++
+		set := f.set(h, akind)
+		for way := range set {
+			s := &set[way]
+			if s.tag == uint32(h) && s.kind == akind && [16]byte(s.key[:16]) == a16 {
+				raw, v, rawMask = s.kv[:s.klen], s.kv[s.klen:], s.rawMask
+				if way == 1 {
+					promote(set)
+				}
+				return raw, v, rawMask
+			}
+		}
+	}
+	c := &w.a.addrTokens
+	if kind == kindEncrypt {
+		c = &w.a.addrEncs
+	}
+	e := c.get(h, a)
+	if e == nil {
+		w.buf = a.AppendTo(w.buf[:0])
+		n := len(w.buf)
+		e = &cacheEntry[netip.Addr]{h: h, k: a, kv: w.pseudonymize(kind, w.buf), n: n}
+		e.rawMask, e.vMask = byteMask(e.raw()), byteMask(e.v())
+		c.put(e)
+	}
+	if f != nil {
+		f.missed()
+		s := fill(f.set(h, akind), h, akind, e)
+		copy(s.key[:], a16[:])
+	}
+	return e.raw(), e.v(), e.rawMask
+}
+
+// pseudonymize returns text followed by its token (kindToken) or its
+// ciphertext (kindEncrypt), in one string.
+func (w *Worker) pseudonymize(kind uint8, text []byte) string {
+	var b strings.Builder
+	if kind == kindToken {
+		// tok: + the first 12 bytes of the HMAC, base64url: 16 characters.
+		w.mac.Reset()
+		w.mac.Write(text)
+		w.enc = w.mac.Sum(w.enc[:0])
+		var t [16]byte
+		base64.RawURLEncoding.Encode(t[:], w.enc[:12])
+		b.Grow(len(text) + 4 + len(t))
+		b.Write(text)
+		b.WriteString("tok:")
+		b.Write(t[:])
+		return b.String()
+	}
+	// Deterministic authenticated encryption in the SIV style: the IV is
+	// an HMAC of the plaintext, so equal values give equal ciphertexts and
+	// any change is detected on decryption.
 	w.siv.Reset()
-	w.siv.Write([]byte(v))
-	iv := w.siv.Sum(nil)[:aes.BlockSize]
-	out := make([]byte, aes.BlockSize+len(v))
+	w.siv.Write(text)
+	w.enc = w.siv.Sum(w.enc[:0])
+	iv := w.enc[:aes.BlockSize]
+	out := make([]byte, aes.BlockSize+len(text))
 	copy(out, iv)
-	cipher.NewCTR(w.a.block, iv).XORKeyStream(out[aes.BlockSize:], []byte(v))
-	t := "enc:" + base64.RawURLEncoding.EncodeToString(out)
-	w.a.encs.put(v, "", t)
-	return t
+	cipher.NewCTR(w.a.block, iv).XORKeyStream(out[aes.BlockSize:], text)
+	b.Grow(len(text) + 4 + base64.RawURLEncoding.EncodedLen(len(out)))
+	b.Write(text)
+	b.WriteString("enc:")
+	w.enc = base64.RawURLEncoding.AppendEncode(w.enc[:0], out)
+	b.Write(w.enc)
+	return b.String()
 }
 
 // ErrNotEncrypted is returned by Decrypt for values that are not "enc:" tokens.
@@ -462,25 +696,38 @@ func Decrypt(k *Key, token string) (string, error) {
 	return string(pt), nil
 }
 
-var internalPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
-	netip.MustParsePrefix("fc00::/7"),      // ULA
-}
-
 // IsInternal reports whether a is a private, CGNAT, ULA, loopback or
-// link-local address: the addresses that identify people inside a site.
+// link-local address: the addresses that identify people inside a site
+// (10/8, 172.16/12, 192.168/16, 100.64/10, 127/8, 169.254/16, ::1,
+// fe80::/10, and fc00::/7 without a zone, as netip.Prefix.Contains never
+// matches a zoned address). An IPv4-mapped address counts as its IPv4
+// address.
 func IsInternal(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.IsLoopback() || a.IsLinkLocalUnicast() {
-		return true
-	}
-	for _, p := range internalPrefixes {
-		if p.Contains(a) {
+	if a.Is4() || a.Is4In6() {
+		b := a.As4()
+		switch b[0] {
+		case 10, 127:
 			return true
+		case 172:
+			return b[1]&0xf0 == 16
+		case 192:
+			return b[1] == 168
+		case 100:
+			return b[1]&0xc0 == 64
+		case 169:
+			return b[1] == 254
 		}
+		return false
 	}
-	return false
+	if !a.IsValid() {
+		return false
+	}
+	b := a.As16()
+	switch {
+	case b[0] == 0xfe:
+		return b[1]&0xc0 == 0x80
+	case b[0]&0xfe == 0xfc:
+		return a.WithZone("") == a
+	}
+	return a.IsLoopback()
 }

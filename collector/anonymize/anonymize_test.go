@@ -179,15 +179,3 @@ func TestDropAndValidate(t *testing.T) {
 		t.Fatal("unknown action accepted")
 	}
 }
-
-func BenchmarkApply(b *testing.B) {
-	k, _, _ := LoadOrCreateKey(filepath.Join(b.TempDir(), "k"))
-	a, _ := New(k, DefaultPolicy())
-	w := a.NewWorker()
-	users := []string{"jdoe", "asmith", "bwayne", "ckent"}
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		r := parsers.Record{UserName: users[i%4], SourceIP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})}
-		w.Apply(&r)
-	}
-}

@@ -1,63 +1,132 @@
 package anonymize
 
 import (
-	"hash/maphash"
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
 
 // cacheSlots is the number of slots of each shared cache (a power of two).
 // The same users and hosts repeat across every connection of a source, so
-// one cache per Anonymizer serves them all; 32k slots hold a site's active
-// population with few collisions for 256 KiB of slot pointers, allocated on
-// first use.
+// one cache per Anonymizer serves them all; 32k slots (16k sets of two)
+// hold a site's active population for 256 KiB of slot pointers, allocated
+// on first use.
 const cacheSlots = 1 << 15
 
 // cache maps an identifier to its pseudonym (and, for addresses, the text
-// form). It is direct-mapped and lock-free: a slot holds a pointer to an
-// immutable entry, a colliding identifier replaces the old one, and readers
-// never wait. It is safe for concurrent use.
+// form). It is two-way set-associative and lock-free: a slot holds a
+// pointer to an immutable entry, a new identifier takes the first way of
+// its set and pushes the previous one to the second, and readers never
+// wait. Two ways keep a pair of busy identifiers that share a set from
+// evicting each other on every record, which would recompute an HMAC each
+// time. Callers pass the key's hash (see hashString and hashAddr), which
+// the Worker's front cache computed already. It is safe for concurrent
+// use: racing writers can only lose an entry, never corrupt one.
 type cache[K comparable] struct {
-	seed  maphash.Seed
-	hash  func(maphash.Seed, K) uint64
 	once  sync.Once
 	slots []atomic.Pointer[cacheEntry[K]]
 }
 
 type cacheEntry[K comparable] struct {
-	k   K
-	raw string // text of k (addresses)
-	v   string
+	h uint64
+	k K
+	// kv is the text of k followed by its pseudonym: one allocation, so
+	// reading the key (strings) brings the pseudonym into the CPU cache
+	// for the JSON encoder. For strings, k is kv[:n].
+	kv string
+	n  int
+	// byteMask of the text and of the pseudonym, for the leak scan.
+	rawMask, vMask uint64
 }
 
-func newStringCache() *cache[string] {
-	return &cache[string]{seed: maphash.MakeSeed(), hash: maphash.String}
-}
+func (e *cacheEntry[K]) raw() string { return e.kv[:e.n] }
+func (e *cacheEntry[K]) v() string   { return e.kv[e.n:] }
 
-func newAddrCache() *cache[netip.Addr] {
-	return &cache[netip.Addr]{seed: maphash.MakeSeed(), hash: maphash.Comparable[netip.Addr]}
-}
-
-func (c *cache[K]) slot(k K) *atomic.Pointer[cacheEntry[K]] {
+func (c *cache[K]) set(h uint64) []atomic.Pointer[cacheEntry[K]] {
 	c.once.Do(func() { c.slots = make([]atomic.Pointer[cacheEntry[K]], cacheSlots) })
-	return &c.slots[c.hash(c.seed, k)&(cacheSlots-1)]
+	i := h & (cacheSlots - 2)
+	return c.slots[i : i+2 : i+2]
 }
 
-func (c *cache[K]) get(k K) (*cacheEntry[K], bool) {
-	e := c.slot(k).Load()
-	if e != nil && e.k == k {
-		return e, true
+func (c *cache[K]) get(h uint64, k K) *cacheEntry[K] {
+	s := c.set(h)
+	if e := s[0].Load(); e != nil && e.h == h && e.k == k {
+		return e
 	}
-	return nil, false
+	if e := s[1].Load(); e != nil && e.h == h && e.k == k {
+		return e
+	}
+	return nil
 }
 
-// put stores a result. A string key is cloned: it may be a slice of a log
-// line whose buffer is reused.
-func (c *cache[K]) put(k K, raw, v string) {
-	if s, ok := any(k).(string); ok {
-		k = any(strings.Clone(s)).(K)
+// put stores e, which must not be modified afterwards. A string key must
+// not alias a log line's buffer, which is reused.
+func (c *cache[K]) put(e *cacheEntry[K]) {
+	s := c.set(e.h)
+	if old := s[0].Swap(e); old != nil && !(old.h == e.h && old.k == e.k) {
+		s[1].Store(old)
 	}
-	c.slot(k).Store(&cacheEntry[K]{k: k, raw: raw, v: v})
+}
+
+// hashString and hashAddr hash a key for the shared caches and the front
+// caches. They are seeded per Anonymizer, so input cannot be crafted to
+// collide; collisions only cost a recomputation anyway.
+type hasher struct {
+	s0, s1 uint64
+}
+
+// mix is the wyhash mixer: a 128-bit product folded to 64 bits.
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+const (
+	mixK0 = 0xa0761d6478bd642f
+	mixK1 = 0xe7037ed1a0b428db
+	mixK2 = 0x8ebc6af09c88c6e3
+)
+
+// hashString reads the string eight bytes at a time; the keys are short
+// (user names, MACs, host names), so this costs a few nanoseconds.
+func (hs hasher) hashString(s string) uint64 {
+	h := hs.s0 ^ uint64(len(s))*mixK2
+	for len(s) >= 16 {
+		h = mix(le64(s)^hs.s1^h, le64(s[8:])^mixK0)
+		s = s[16:]
+	}
+	var a, b uint64
+	switch {
+	case len(s) >= 8:
+		a, b = le64(s), le64(s[len(s)-8:])
+	case len(s) >= 4:
+		a, b = uint64(le32(s)), uint64(le32(s[len(s)-4:]))
+	case len(s) > 0:
+		a = uint64(s[0])<<16 | uint64(s[len(s)>>1])<<8 | uint64(s[len(s)-1])
+	}
+	return mix(mix(a^hs.s1, b^h)^mixK1, uint64(len(s))^mixK0)
+}
+
+// hashAddr hashes an address; a zone does not take part (equal addresses
+// still hash equal).
+func (hs hasher) hashAddr(a netip.Addr) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return mix(uint64(binary.BigEndian.Uint32(b[:]))^hs.s0, hs.s1^mixK1)
+	}
+	b := a.As16()
+	return mix(mix(binary.BigEndian.Uint64(b[:8])^hs.s0, binary.BigEndian.Uint64(b[8:])^hs.s1)^mixK2, mixK0)
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
