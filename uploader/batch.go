@@ -36,6 +36,7 @@ package uploader
 import (
 	"context"
 	"io"
+	"os"
 	"time"
 )
 
@@ -83,6 +84,19 @@ type Queue interface {
 	Remove(b Batch) error
 	// SealAll seals every open segment that holds records, so that it ships.
 	SealAll() error
+}
+
+// VerifiedFile is implemented by a body its Queue checked against the
+// batch's size and SHA-256 when Open returned it (the spool's bodies do).
+// A sink may then copy the file without hashing it again, when the checked
+// SHA-256 and size are the ones it was asked to deliver. A body wrapped on
+// the way (a bandwidth limit, say) no longer implements it.
+type VerifiedFile interface {
+	io.ReadCloser
+	// VerifiedFile returns the file, positioned at its start and holding
+	// exactly the checked bytes, with their hex SHA-256 and size. The file
+	// belongs to the body: Close closes it.
+	VerifiedFile() (f *os.File, sha256 string, size int64)
 }
 
 // Sink stores batches somewhere: a folder, an HTTPS endpoint, a bucket.

@@ -33,7 +33,8 @@
 // # Write path
 //
 // Append copies the record into the source's buffer (one lock, no
-// allocation). A full buffer (Config.BlockBytes) is compressed outside the
+// allocation); AppendBatch copies many records, already framed as JSON
+// lines, under one lock. A full buffer (Config.BlockBytes) is compressed outside the
 // lock and written in order; Sync and Run's group commit also compress
 // partial buffers, write, and fsync the segments. So a record is durable
 // when the next Sync returns; loss on a crash is bounded by SyncInterval.
@@ -51,11 +52,14 @@
 //
 // A segment is sealed when it reaches SegmentMaxBytes raw, is older than
 // SegmentMaxAge (checked at each Run tick), on SealAll, and when Run
-// stops. Sealing re-reads the segment, checking every block, writes the
-// manifest (temp, fsync, rename), renames the segment into batches/ and
-// fsyncs both directories. A crash at any step leaves either the open
-// segment (sealed again on open) or the batch (its manifest rebuilt from
-// the data if missing).
+// stops. Sealing fsyncs the segment, writes the manifest (temp, fsync,
+// rename), renames the segment into batches/ and fsyncs both directories.
+// The manifest's counts, time range and SHA-256 are those the spool kept
+// while writing the segment's blocks; after a write or fsync error on the
+// segment, when the file may hold other bytes, it re-reads the segment,
+// checking every block, as on open. A crash at any step leaves either the
+// open segment (sealed again on open) or the batch (its manifest rebuilt
+// from the data if missing).
 //
 // # Recovery
 //

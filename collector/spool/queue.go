@@ -71,8 +71,35 @@ func (s *Spool) Open(b uploader.Batch) (io.ReadCloser, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("spool rewind batch: %w", err)
 	}
-	return f, nil
+	return &batchBody{f: f, sha: m.SHA256, size: n}, nil
 }
+
+// batchBody is a batch file Open has just checked against its manifest.
+// It offers what sinks use of an *os.File (Stat, Seek, ReadAt, and WriteTo
+// so copies to sockets stay in the kernel), and tells sinks the content is
+// verified, so they need not hash it again.
+type batchBody struct {
+	f    *os.File
+	sha  string
+	size int64
+}
+
+var (
+	_ uploader.VerifiedFile = (*batchBody)(nil)
+	_ io.ReaderAt           = (*batchBody)(nil)
+	_ io.Seeker             = (*batchBody)(nil)
+	_ io.WriterTo           = (*batchBody)(nil)
+)
+
+func (b *batchBody) Read(p []byte) (int, error)                { return b.f.Read(p) }
+func (b *batchBody) ReadAt(p []byte, off int64) (int, error)   { return b.f.ReadAt(p, off) }
+func (b *batchBody) Seek(off int64, whence int) (int64, error) { return b.f.Seek(off, whence) }
+func (b *batchBody) Stat() (fs.FileInfo, error)                { return b.f.Stat() }
+func (b *batchBody) WriteTo(w io.Writer) (int64, error)        { return b.f.WriteTo(w) }
+func (b *batchBody) Close() error                              { return b.f.Close() }
+
+// VerifiedFile implements uploader.VerifiedFile.
+func (b *batchBody) VerifiedFile() (*os.File, string, int64) { return b.f, b.sha, b.size }
 
 func manifestPath(batchPath string) string { return batchPath + manifestSuffix }
 

@@ -29,8 +29,9 @@ func (e *readError) Unwrap() error { return e.err }
 // batch: a torn tail is truncated; damage followed by valid blocks is
 // salvaged into a new segment and the original quarantined; a file with no
 // valid block at all is quarantined; an empty one removed. It returns the
-// sealed batch, or nil if nothing was left to seal. Used for live segments
-// (after their final fsync) and for segments found on open.
+// sealed batch, or nil if nothing was left to seal. Used for segments found
+// on open and for live segments whose in-memory summary may not match the
+// file (see sealLive).
 func (s *Spool) sealFile(path string, name fileName) (*uploader.Batch, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -72,7 +73,43 @@ func (s *Spool) sealFile(path string, name fileName) (*uploader.Batch, error) {
 		s.syncDirs(filepath.Dir(path))
 		return nil, nil
 	}
+	return s.publish(path, name, sc)
+}
 
+// sealLive seals a live segment, after its final fsync. While every byte
+// in the file is known to be one the spool wrote and hashed (no write or
+// fsync error, the file size as counted), the manifest comes from that
+// summary; otherwise the file is re-read and checked as on open.
+func (s *Spool) sealLive(seg *segment) error {
+	if !seg.known || seg.records == 0 {
+		s.liveRescans.Add(1)
+		_, err := s.sealFile(seg.path, seg.name)
+		return err
+	}
+	fi, err := seg.f.Stat()
+	if err != nil || fi.Size() != seg.size {
+		s.liveRescans.Add(1)
+		_, err := s.sealFile(seg.path, seg.name)
+		return err
+	}
+	sc := &scanResult{
+		badAt:   -1,
+		records: seg.records,
+		raw:     seg.raw,
+		valid:   seg.size,
+		minTs:   seg.minTs,
+		maxTs:   seg.maxTs,
+	}
+	// Sum leaves the running hash as it is: after a failed seal (retried
+	// later) it goes on covering the blocks written meanwhile.
+	copy(sc.sha[:], seg.sum.Sum(nil))
+	_, err = s.publish(seg.path, seg.name, sc)
+	return err
+}
+
+// publish writes the manifest described by sc for the segment at path,
+// then renames the segment into batches/ and indexes the batch.
+func (s *Spool) publish(path string, name fileName, sc *scanResult) (*uploader.Batch, error) {
 	m := s.manifest(name, sc)
 	data := marshalManifest(m)
 	if err := writeFileAtomic(s.batchDir, name.manifestName(), data); err != nil {

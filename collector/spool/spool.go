@@ -3,8 +3,10 @@ package spool
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,6 +39,9 @@ var (
 
 // MaxRecordBytes is the largest record Append takes.
 const MaxRecordBytes = 8 << 20
+
+// MaxBatchBytes is the largest batch of records AppendBatch takes.
+const MaxBatchBytes = 16 << 20
 
 const (
 	defaultSegmentMaxBytes = 64 << 20
@@ -142,6 +147,10 @@ type Spool struct {
 	lmu      sync.Mutex
 	leftover map[string]leftover // recovered segments whose seal failed, by path
 
+	// liveRescans counts live segments sealed by re-reading the file
+	// because their in-memory summary was not known to match it.
+	liveRescans atomic.Int64
+
 	waiters  atomic.Int32
 	nmu      sync.Mutex
 	notifyCh chan struct{}
@@ -204,6 +213,8 @@ type block struct {
 	out      *[]byte // pool slot of data
 	raw      int64
 	records  int64
+	minTs    int64
+	maxTs    int64
 	reserved int64
 }
 
@@ -217,6 +228,16 @@ type segment struct {
 	raw     int64
 	records int64
 	created time.Time
+
+	// What sealing needs, kept as blocks are written so a seal need not
+	// re-read the file: the SHA-256 of the bytes written and their time
+	// range. known is cleared by any write or fsync error, after which
+	// the file may hold other bytes than those hashed, and the seal
+	// re-reads the file instead.
+	sum   hash.Hash
+	minTs int64
+	maxTs int64
+	known bool
 }
 
 // Open validates cfg, creates the directories, and recovers what a previous
@@ -384,6 +405,94 @@ func (s *Spool) Append(source string, record []byte, ts time.Time) error {
 		s.m.full.Inc()
 		return s.fullError()
 	}
+	t := s.unixTime(ts)
+
+	src.mu.Lock()
+	if src.buf == nil {
+		src.buf = s.getRaw()
+	}
+	src.buf = append(src.buf, record...)
+	src.buf = append(src.buf, '\n')
+	rb, ticket := s.addedLocked(src, 1, t, t)
+	src.mu.Unlock()
+	if rb != nil {
+		s.handOff(src, rb, ticket)
+	}
+	return nil
+}
+
+// AppendBatch adds n records for source at once, taking the source's lock
+// once instead of n times. recs holds the records as JSON lines: each
+// record (a JSON object, not empty, at most MaxRecordBytes) followed by
+// '\n'; at most MaxBatchBytes in all. minTs and maxTs are the earliest and
+// latest event time among them (zero means now). It does not retain recs.
+//
+// It is all or nothing, with Append's meaning: nil means every record was
+// taken and becomes durable at the next Sync; an error means none was. On
+// ErrFull call Wait and retry the whole batch. A malformed batch (wrong
+// count, an empty line, no final newline, minTs after maxTs) is refused
+// with an error wrapping ErrInvalidRecord, an oversized one or one holding
+// an oversized record with ErrRecordTooLarge.
+func (s *Spool) AppendBatch(source string, recs []byte, n int, minTs, maxTs time.Time) error {
+	if len(recs) > MaxBatchBytes {
+		return fmt.Errorf("%w: batch of %d bytes, limit %d", ErrRecordTooLarge, len(recs), MaxBatchBytes)
+	}
+	if err := checkBatch(recs, n); err != nil {
+		return err
+	}
+	lo, hi := s.unixTime(minTs), s.unixTime(maxTs)
+	if lo > hi {
+		return fmt.Errorf("%w: batch time range inverted", ErrInvalidRecord)
+	}
+	src, err := s.source(source)
+	if err != nil {
+		return err
+	}
+	if s.full() {
+		s.m.full.Inc()
+		return s.fullError()
+	}
+
+	src.mu.Lock()
+	if src.buf == nil {
+		src.buf = s.getRaw()
+	}
+	src.buf = append(src.buf, recs...)
+	rb, ticket := s.addedLocked(src, int64(n), lo, hi)
+	src.mu.Unlock()
+	if rb != nil {
+		s.handOff(src, rb, ticket)
+	}
+	return nil
+}
+
+// checkBatch checks that recs is exactly n non-empty lines, each ending in
+// '\n' and none over MaxRecordBytes, so a batch cannot break the framing
+// or the counts in block headers.
+func checkBatch(recs []byte, n int) error {
+	if n <= 0 || len(recs) == 0 || recs[len(recs)-1] != '\n' {
+		return fmt.Errorf("%w: batch empty or not ending in a newline", ErrInvalidRecord)
+	}
+	count := 0
+	for rest := recs; len(rest) > 0; count++ {
+		i := bytes.IndexByte(rest, '\n') // found: recs ends in '\n'
+		switch {
+		case i == 0:
+			return fmt.Errorf("%w: empty line in batch", ErrInvalidRecord)
+		case i > MaxRecordBytes:
+			return fmt.Errorf("%w: record of %d bytes in batch", ErrRecordTooLarge, i)
+		}
+		rest = rest[i+1:]
+	}
+	if count != n {
+		return fmt.Errorf("%w: batch holds %d records, caller says %d", ErrInvalidRecord, count, n)
+	}
+	return nil
+}
+
+// unixTime is ts (zero means now) clamped to the range the spool stores,
+// in Unix nanoseconds.
+func (s *Spool) unixTime(ts time.Time) int64 {
 	if ts.IsZero() {
 		ts = s.now()
 	}
@@ -392,52 +501,50 @@ func (s *Spool) Append(source string, record []byte, ts time.Time) error {
 	} else if ts.After(maxTime) {
 		ts = maxTime
 	}
-	t := ts.UnixNano()
+	return ts.UnixNano()
+}
 
-	src.mu.Lock()
-	if src.buf == nil {
-		src.buf = s.getRaw()
+// addedLocked accounts for n records just copied into src.buf, with time
+// range [lo, hi], reserves quota for the buffer, and takes the buffer when
+// it has reached the block size.
+func (s *Spool) addedLocked(src *source, n, lo, hi int64) (*rawBlock, uint64) {
+	if src.n == 0 || lo < src.minTs {
+		src.minTs = lo
 	}
-	src.buf = append(src.buf, record...)
-	src.buf = append(src.buf, '\n')
-	if src.n == 0 || t < src.minTs {
-		src.minTs = t
+	if src.n == 0 || hi > src.maxTs {
+		src.maxTs = hi
 	}
-	if src.n == 0 || t > src.maxTs {
-		src.maxTs = t
-	}
-	src.n++
-	src.appended++
+	src.n += n
+	src.appended += n
 	if over := int64(len(src.buf)) - src.reserved; over > 0 {
 		r := (over + reserveChunk - 1) / reserveChunk * reserveChunk
 		src.reserved += r
 		s.buffered.Add(r)
 	}
-	var rb *rawBlock
-	var ticket uint64
 	if len(src.buf) >= s.blockBytes {
-		rb, ticket = src.takeLocked()
+		return src.takeLocked()
 	}
-	src.mu.Unlock()
+	return nil, 0
+}
 
-	if rb != nil {
-		s.qmu.RLock()
-		handed := false
-		if s.serving {
-			select {
-			case s.compressQ <- compressJob{src, rb, ticket}:
-				handed = true
-			default:
-			}
-		}
-		s.qmu.RUnlock()
-		if !handed {
-			// A write error keeps the block queued in memory (the record is
-			// taken); it is reported by Sync and by later Appends (ErrFull).
-			_ = s.writeBlock(src, rb, ticket)
+// handOff gives a full buffer to an idle compressor goroutine of Run, or
+// compresses and writes it in the caller.
+func (s *Spool) handOff(src *source, rb *rawBlock, ticket uint64) {
+	s.qmu.RLock()
+	handed := false
+	if s.serving {
+		select {
+		case s.compressQ <- compressJob{src, rb, ticket}:
+			handed = true
+		default:
 		}
 	}
-	return nil
+	s.qmu.RUnlock()
+	if !handed {
+		// A write error keeps the block queued in memory (the record is
+		// taken); it is reported by Sync and by later Appends (ErrFull).
+		_ = s.writeBlock(src, rb, ticket)
+	}
 }
 
 // compressJob is a full block for a compressor goroutine.
@@ -515,7 +622,8 @@ func (s *Spool) compress(rb *rawBlock) *block {
 		out = &b
 	}
 	data := s.enc.encode((*out)[:0], rb.buf, uint32(rb.records), rb.minTs, rb.maxTs)
-	blk := &block{data: data, out: out, raw: int64(len(rb.buf)), records: rb.records, reserved: rb.reserved}
+	blk := &block{data: data, out: out, raw: int64(len(rb.buf)), records: rb.records,
+		minTs: rb.minTs, maxTs: rb.maxTs, reserved: rb.reserved}
 	s.putRaw(rb.buf)
 	return blk
 }
@@ -588,7 +696,17 @@ func (s *Spool) writeLocked(src *source, blk *block) error {
 			// offset anyway, and recovery truncates a torn tail.
 			_ = seg.f.Truncate(seg.size)
 		}
+		seg.known = false
 		return fmt.Errorf("spool write %s: %w", seg.path, err)
+	}
+	if seg.known {
+		seg.sum.Write(blk.data)
+		if seg.records == 0 || blk.minTs < seg.minTs {
+			seg.minTs = blk.minTs
+		}
+		if seg.records == 0 || blk.maxTs > seg.maxTs {
+			seg.maxTs = blk.maxTs
+		}
 	}
 	seg.size += int64(n)
 	seg.raw += blk.raw
@@ -629,7 +747,7 @@ func (s *Spool) createSegment(source string) (*segment, error) {
 		_ = os.Remove(path)
 		return nil, err
 	}
-	return &segment{name: name, path: path, f: f, created: s.now()}, nil
+	return &segment{name: name, path: path, f: f, created: s.now(), sum: sha256.New(), known: true}, nil
 }
 
 // fsyncLocked makes everything written to the open segment durable.
@@ -652,6 +770,7 @@ func (s *Spool) fsyncLocked(src *source) error {
 		err = fmt.Errorf("spool fsync %s: %w", seg.path, err)
 		s.log.Error().Err(err).Str("source", src.name).Msg("spool fsync failed; retiring segment")
 		seg.synced = seg.size
+		seg.known = false
 		s.sealSegLocked(src)
 		return err
 	}
@@ -744,11 +863,12 @@ func (s *Spool) sealLocked(src *source) error {
 		err := seg.f.Sync()
 		s.m.fsync.Observe(time.Since(start).Seconds())
 		if err != nil {
+			seg.known = false
 			return fmt.Errorf("spool fsync %s: %w", seg.path, err)
 		}
 		seg.synced = seg.size
 	}
-	if _, err := s.sealFile(seg.path, seg.name); err != nil {
+	if err := s.sealLive(seg); err != nil {
 		return err
 	}
 	// Sealed, or disposed of as empty/unreadable: either way the file no

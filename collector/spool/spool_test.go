@@ -993,6 +993,11 @@ func TestWriteErrorRecovers(t *testing.T) {
 	if v := testutil.ToFloat64(s.m.writeErrors); v < 1 {
 		t.Error("write error not counted")
 	}
+	// The segment that saw the error was sealed by re-reading it, not
+	// from the summary kept while writing.
+	if s.liveRescans.Load() == 0 {
+		t.Error("segment with a write error sealed without a rescan")
+	}
 }
 
 // TestRecoveredSealRetried: a segment found on open that cannot be sealed

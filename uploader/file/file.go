@@ -11,6 +11,14 @@
 // <folder>/K.manifest.json, each by temp file, fsync, rename and directory
 // fsync, batch first: a manifest therefore announces a complete batch.
 // Writing the same key again replaces both files (idempotent).
+//
+// A body the queue has just checked against the same SHA-256
+// (uploader.VerifiedFile, as the spool's are) is copied by the kernel
+// (copy_file_range: no copy through user space, and on file systems with
+// reflinks no data copy at all) and not hashed again. Hard links would be
+// cheaper still, but the folder's copy would share the spool's file: a
+// consumer editing it in place would change a batch still owed to other
+// targets, and setting its permissions would change the spool's.
 package file
 
 import (
@@ -22,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -77,7 +86,9 @@ func (s *Sink) String() string { return "file://" + filepath.ToSlash(s.dir) }
 
 // Put writes the batch and then its manifest. A body whose size or SHA-256
 // differs from what the caller declared is refused for good: the spool copy
-// is damaged, and the dead-letter folder keeps it for inspection.
+// is damaged, and the dead-letter folder keeps it for inspection. (A body
+// that its queue verified against the declared SHA-256 and size is not
+// hashed again; see the package comment.)
 func (s *Sink) Put(ctx context.Context, key string, body io.Reader, size int64, m uploader.Manifest) error {
 	if err := uploader.ValidKey(key); err != nil {
 		return uploader.Permanent(err)
@@ -88,6 +99,12 @@ func (s *Sink) Put(ctx context.Context, key string, body io.Reader, size int64, 
 	dst := filepath.Join(s.dir, filepath.FromSlash(key))
 	if !strings.HasPrefix(dst, s.dir+string(filepath.Separator)) {
 		return uploader.Permanent(fmt.Errorf("key %q escapes the folder", key))
+	}
+	if f, ok := verified(body, size, m); ok {
+		if err := copyFile(ctx, key, dst, f, size); err != nil {
+			return err
+		}
+		return writeManifest(dst, m)
 	}
 	check := func(r fsutil.Result) error {
 		if err := ctx.Err(); err != nil {
@@ -104,6 +121,10 @@ func (s *Sink) Put(ctx context.Context, key string, body io.Reader, size int64, 
 	if _, err := fsutil.WriteFile(dst, &ctxReader{ctx: ctx, r: body}, 0o644, check); err != nil {
 		return err
 	}
+	return writeManifest(dst, m)
+}
+
+func writeManifest(dst string, m uploader.Manifest) error {
 	mdata, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -112,6 +133,84 @@ func (s *Sink) Put(ctx context.Context, key string, body io.Reader, size int64, 
 		return err
 	}
 	return nil
+}
+
+// verified returns the file under body when its queue checked it against
+// exactly the size and SHA-256 declared for this batch.
+func verified(body io.Reader, size int64, m uploader.Manifest) (*os.File, bool) {
+	vf, ok := body.(uploader.VerifiedFile)
+	if !ok || m.SHA256 == "" {
+		return nil, false
+	}
+	f, sum, n := vf.VerifiedFile()
+	if f == nil || n != size || !strings.EqualFold(sum, m.SHA256) {
+		return nil, false
+	}
+	return f, true
+}
+
+// copyChunk is how much one copy_file_range round copies between checks
+// for cancellation.
+const copyChunk = 8 << 20
+
+// copyFile stores the verified file src (read from its current offset, the
+// start) for key at dst atomically: temp file in the same folder, kernel copy,
+// fsync, rename, fsync the folder. The copy must come to exactly size
+// bytes.
+func copyFile(ctx context.Context, key, dst string, src *os.File, size int64) error {
+	dir := filepath.Dir(dst)
+	if err := fsutil.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(name)
+		}
+	}()
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// io.CopyN hands (*os.File).ReadFrom a LimitedReader over the
+		// *os.File, which it copies with copy_file_range (falling back to
+		// a plain copy where the kernel cannot).
+		c, err := io.CopyN(tmp, src, copyChunk)
+		n += c
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+		if n > size {
+			break
+		}
+	}
+	if n != size {
+		return fmt.Errorf("batch %s: read %d bytes, expected %d", key, n, size)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, dst); err != nil {
+		return err
+	}
+	ok = true
+	return fsutil.SyncDir(dir)
 }
 
 // ctxReader stops a long copy when the upload is cancelled.
