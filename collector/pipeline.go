@@ -27,6 +27,8 @@ import (
 // Appender is what the pipeline needs from the spool.
 type Appender interface {
 	Append(source string, record []byte, ts time.Time) error
+	// AppendBatch takes n records, each followed by '\n', all or none.
+	AppendBatch(source string, recs []byte, n int, minTs, maxTs time.Time) error
 	Wait(ctx context.Context) error
 	Sync() error
 }
@@ -166,8 +168,9 @@ func newPipelineMetrics(reg prometheus.Registerer) *pipelineMetrics {
 // sourceCounters caches a source's metric children so the hot path does no
 // label lookups.
 type sourceCounters struct {
-	received, records, skipped, failed, truncated, droppedFull prometheus.Counter
-	covUser, covURL, covBytes, covAction                       prometheus.Counter
+	received, records, skipped, failed, truncated            prometheus.Counter
+	droppedFull, droppedShutdown, droppedLarge, droppedError prometheus.Counter
+	covUser, covURL, covBytes, covAction                     prometheus.Counter
 }
 
 func newPipeline(cfg *config.Config, sp Appender, key *anonymize.Key, reg prometheus.Registerer, logger zerolog.Logger) (*Pipeline, error) {
@@ -247,10 +250,14 @@ func (p *Pipeline) counters(name string) *sourceCounters {
 		failed:      m.failed.WithLabelValues(name),
 		truncated:   m.truncated.WithLabelValues(name),
 		droppedFull: m.dropped.WithLabelValues(name, "spool_full"),
-		covUser:     m.coverage.WithLabelValues(name, "user"),
-		covURL:      m.coverage.WithLabelValues(name, "url"),
-		covBytes:    m.coverage.WithLabelValues(name, "bytes"),
-		covAction:   m.coverage.WithLabelValues(name, "action"),
+		// a blocking stream's batch still unspooled when shutdown cut the wait
+		droppedShutdown: m.dropped.WithLabelValues(name, "shutdown"),
+		droppedLarge:    m.dropped.WithLabelValues(name, "record_too_large"),
+		droppedError:    m.dropped.WithLabelValues(name, "spool_error"),
+		covUser:         m.coverage.WithLabelValues(name, "user"),
+		covURL:          m.coverage.WithLabelValues(name, "url"),
+		covBytes:        m.coverage.WithLabelValues(name, "bytes"),
+		covAction:       m.coverage.WithLabelValues(name, "action"),
 	}
 }
 
@@ -282,71 +289,79 @@ func (p *Pipeline) Allow(listenerKey string) func(netip.Addr) bool {
 	}
 }
 
-// worker is the per-stream state: parser instances (per source), an
-// anonymizer worker, and reusable buffers.
+// worker is the per-sender state of a stream: a parser instance (per
+// source), an anonymizer worker and the batched counters. Its records go
+// into the stream's batch.
 type worker struct {
-	p       *Pipeline
-	rt      *sourceRuntime
-	c       *sourceCounters
-	parser  parsers.Parser
-	anon    *anonymize.Worker
-	rec     parsers.Record
-	meta    parsers.Meta
-	buf     []byte
-	blocked bool // TCP/TLS/files wait for spool space; UDP drops
+	p      *Pipeline
+	rt     *sourceRuntime
+	c      *sourceCounters
+	parser parsers.Parser
+	anon   *anonymize.Worker
+	rec    parsers.Record
+	meta   parsers.Meta
+	b      *recBatch // the stream's, shared by its workers
 
 	// Counters and the clock are batched: a message costs no shared-memory
-	// write and no clock read. flush publishes them; it runs when the
+	// write and no clock read. publish makes them visible; it runs when the
 	// receiver is about to wait for data (syslog.Flusher), at file commits,
 	// and every flushEvery messages.
 	pend     counts
-	clock    time.Time // receipt time of the batch's messages
-	dirty    bool      // pend or clock hold something to publish
+	clock    time.Time // receipt time of the current run of messages
+	fresh    bool      // clock was read for this run (publish ends a run)
 	sinceNow int
 	queued   bool // on its stream's pending list
 }
 
 // counts are a worker's unpublished counter increments.
 type counts struct {
-	received, records, skipped, failed, truncated, dropped int64
-	user, url, bytes, action                               int64
+	received, records, skipped, failed, truncated        int64
+	dropped, droppedShutdown, droppedLarge, droppedError int64
+	user, url, bytes, action                             int64
 }
 
-// flushEvery bounds how many messages share one clock reading and how far
-// the counters may lag while a stream is busy.
+// flushEvery bounds how many messages share one clock reading and how long
+// records and counters may wait while a stream is busy.
 const flushEvery = 256
 
-func (p *Pipeline) newWorker(rt *sourceRuntime, block bool) (*worker, error) {
+// batchBytes is the size at which a stream hands its records to the spool:
+// one lock and one copy for about forty 700-byte records instead of one each.
+const batchBytes = 32 << 10
+
+// maxIdleBatchCap bounds the buffer a stream keeps after an unusually large
+// record.
+const maxIdleBatchCap = 1 << 20
+
+func (p *Pipeline) newWorker(rt *sourceRuntime, b *recBatch) (*worker, error) {
 	pr, err := rt.newP()
 	if err != nil {
 		return nil, err
 	}
-	return &worker{p: p, rt: rt, c: p.counters(rt.cfg.Name), parser: pr, anon: rt.anon.NewWorker(), blocked: block}, nil
+	return &worker{p: p, rt: rt, c: p.counters(rt.cfg.Name), parser: pr, anon: rt.anon.NewWorker(), b: b}, nil
 }
 
 // now returns the receipt time of the current message: one clock reading
-// serves a batch of messages read together.
+// serves a run of messages read together.
 func (w *worker) now() time.Time {
-	if !w.dirty || w.sinceNow >= flushEvery {
-		if w.sinceNow >= flushEvery {
-			w.flush()
-		}
+	if !w.fresh {
 		w.clock = w.p.now()
-		w.dirty = true
+		w.fresh = true
 	}
 	w.sinceNow++
 	return w.clock
 }
 
-// flush publishes the batched counters.
-func (w *worker) flush() {
-	if !w.dirty {
+// publish makes the batched counters visible.
+func (w *worker) publish() {
+	if !w.fresh && w.pend == (counts{}) {
 		return
 	}
 	st, c, n := w.rt.stats, w.c, &w.pend
 	add := func(a *atomic.Int64, pc prometheus.Counter, v int64) {
 		if v != 0 {
-			a.Add(v)
+			if a != nil {
+				a.Add(v)
+			}
 			pc.Add(float64(v))
 		}
 	}
@@ -356,21 +371,33 @@ func (w *worker) flush() {
 	add(&st.Failed, c.failed, n.failed)
 	add(&st.Truncated, c.truncated, n.truncated)
 	add(&st.Dropped, c.droppedFull, n.dropped)
+	add(&st.Dropped, c.droppedShutdown, n.droppedShutdown)
+	add(&st.Dropped, c.droppedLarge, n.droppedLarge)
+	add(&st.Dropped, c.droppedError, n.droppedError)
 	add(&st.WithUser, c.covUser, n.user)
 	add(&st.WithURL, c.covURL, n.url)
 	add(&st.WithBytes, c.covBytes, n.bytes)
 	add(&st.WithAction, c.covAction, n.action)
-	st.lastReceived.Store(w.clock.UnixNano())
+	if w.fresh {
+		st.lastReceived.Store(w.clock.UnixNano())
+	}
 	w.pend = counts{}
-	w.dirty = false
+	w.fresh = false
 	w.sinceNow = 0
 }
 
-// handle parses one line and spools its record. line may alias a buffer
-// the caller reuses: nothing may keep it after handle returns. It returns
-// an error only when the stream must stop (context cancelled, spool write
-// failure on a blocking stream).
+// handle parses one line and adds its record to the stream's batch. line
+// may alias a buffer the caller reuses: nothing may keep it after handle
+// returns. It returns an error only when the stream must stop (context
+// cancelled while waiting for spool room, spool failure on a blocking
+// stream).
 func (w *worker) handle(ctx context.Context, line string, truncated bool, offset int64) error {
+	if w.sinceNow >= flushEvery {
+		if err := w.b.commit(ctx, true); err != nil {
+			return err
+		}
+		w.publish()
+	}
 	now := w.now()
 	n := &w.pend
 	n.received++
@@ -398,27 +425,7 @@ func (w *worker) handle(ctx context.Context, line string, truncated bool, offset
 	r.DataSource = w.rt.cfg.Name
 	w.coverage(r)
 	w.anon.Apply(r)
-	w.buf = r.AppendJSON(w.buf[:0])
-	for {
-		err := w.p.spool.Append(w.rt.cfg.Name, w.buf, r.Timestamp)
-		if err == nil {
-			n.records++
-			return nil
-		}
-		if !errors.Is(err, spool.ErrFull) {
-			return fmt.Errorf("spool: %w", err)
-		}
-		if !w.blocked {
-			n.dropped++
-			return nil
-		}
-		// Backpressure: stop reading this stream until the spool has room;
-		// publish first, since the wait may be long.
-		w.flush()
-		if err := w.p.spool.Wait(ctx); err != nil {
-			return err
-		}
-	}
+	return w.b.add(ctx, w, r, now)
 }
 
 func (w *worker) coverage(r *parsers.Record) {
@@ -437,6 +444,17 @@ func (w *worker) coverage(r *parsers.Record) {
 	}
 }
 
+// logAllowed rate-limits a source's warnings to failLogBurst a minute.
+func (rt *sourceRuntime) logAllowed(now time.Time) bool {
+	rt.failMu.Lock()
+	defer rt.failMu.Unlock()
+	if now.Sub(rt.failWindow) > time.Minute {
+		rt.failWindow, rt.failLogged = now, 0
+	}
+	rt.failLogged++
+	return rt.failLogged <= failLogBurst
+}
+
 func (w *worker) noteFailure(err error, line string) {
 	rt := w.rt
 	// line (and text in err) may alias a reused buffer: keep copies only.
@@ -446,22 +464,110 @@ func (w *worker) noteFailure(err error, line string) {
 	}
 	sample = strings.Clone(sample)
 	rt.stats.noteFailure(err.Error() + ": " + sample)
-	now := w.clock
-	rt.failMu.Lock()
-	if now.Sub(rt.failWindow) > time.Minute {
-		rt.failWindow, rt.failLogged = now, 0
-	}
-	rt.failLogged++
-	logIt := rt.failLogged <= failLogBurst
-	rt.failMu.Unlock()
-	if logIt {
+	if rt.logAllowed(w.clock) {
 		rt.logger.Warn().Err(err).Str("line", sample).Msg("line not parsed (counted in cloudscout_source_failed_total; further failures this minute are only counted)")
+	}
+}
+
+// recBatch collects a stream's records as JSON lines for one
+// Appender.AppendBatch. Its records are all of one source and are counted
+// on w, a worker of that source.
+type recBatch struct {
+	sp      Appender
+	blocked bool // TCP/TLS/files wait for spool room; UDP drops
+	buf     []byte
+	n       int
+	lo, hi  time.Time // event-time range of the records
+	w       *worker
+}
+
+// add encodes r into the batch; now stands in for a missing event time. A
+// full batch is handed over.
+func (b *recBatch) add(ctx context.Context, w *worker, r *parsers.Record, now time.Time) error {
+	if b.n > 0 && b.w.rt != w.rt {
+		// A batch holds one source (a UDP listener may serve several).
+		if err := b.commit(ctx, true); err != nil {
+			return err
+		}
+	}
+	start := len(b.buf)
+	b.buf = r.AppendJSON(b.buf)
+	if size := len(b.buf) - start; size > spool.MaxRecordBytes {
+		b.buf = b.buf[:start]
+		w.pend.droppedLarge++
+		if w.rt.logAllowed(w.clock) {
+			w.rt.logger.Warn().Int("bytes", size).Int("limit", spool.MaxRecordBytes).Msg("record too large for the spool; dropped (counted in cloudscout_source_dropped_total{reason=\"record_too_large\"})")
+		}
+		return nil
+	}
+	b.buf = append(b.buf, '\n')
+	ts := r.Timestamp
+	if ts.IsZero() {
+		ts = now
+	}
+	if b.n == 0 || ts.Before(b.lo) {
+		b.lo = ts
+	}
+	if b.n == 0 || ts.After(b.hi) {
+		b.hi = ts
+	}
+	b.n++
+	b.w = w // same source: the counts land in the same figures
+	if len(b.buf) >= batchBytes {
+		return b.commit(ctx, true)
+	}
+	return nil
+}
+
+// commit hands the batch to the spool. On a full spool a blocking stream
+// waits for room (if wait; else the records count as a shutdown loss),
+// publishing its counters first since the wait may be long; a UDP stream
+// counts the records dropped. An error means the stream must stop; the
+// records are then counted dropped.
+func (b *recBatch) commit(ctx context.Context, wait bool) error {
+	if b.n == 0 {
+		return nil
+	}
+	w, n := b.w, int64(b.n)
+	defer b.reset()
+	for {
+		err := b.sp.AppendBatch(w.rt.cfg.Name, b.buf, b.n, b.lo, b.hi)
+		switch {
+		case err == nil:
+			w.pend.records += n
+			return nil
+		case !errors.Is(err, spool.ErrFull):
+			w.pend.droppedError += n
+			return fmt.Errorf("spool: %w", err)
+		case !b.blocked:
+			w.pend.dropped += n
+			return nil
+		case !wait:
+			w.pend.droppedShutdown += n
+			return nil
+		}
+		w.publish()
+		if err := b.sp.Wait(ctx); err != nil {
+			w.pend.droppedShutdown += n
+			return err
+		}
+	}
+}
+
+func (b *recBatch) reset() {
+	b.n = 0
+	if cap(b.buf) > maxIdleBatchCap {
+		b.buf = nil
+	} else {
+		b.buf = b.buf[:0]
 	}
 }
 
 // Open implements syslog.Handler.
 func (p *Pipeline) Open(info syslog.StreamInfo) syslog.Stream {
-	return &syslogStream{p: p, info: info, workers: map[workerKey]*worker{}}
+	s := &syslogStream{p: p, info: info, workers: map[workerKey]*worker{}}
+	s.batch = recBatch{sp: p.spool, blocked: info.Transport != syslog.TransportUDP}
+	return s
 }
 
 type workerKey struct {
@@ -476,6 +582,7 @@ type syslogStream struct {
 	p       *Pipeline
 	info    syslog.StreamInfo
 	workers map[workerKey]*worker
+	batch   recBatch
 	// Fast path: the last sender's worker, valid while the source set is
 	// the same generation (a TCP stream has one sender; UDP senders repeat).
 	set      *sourceSet
@@ -507,17 +614,18 @@ func (s *syslogStream) Message(ctx context.Context, data []byte, truncated bool,
 		return nil
 	}
 	k := workerKey{source: rt}
-	udp := s.info.Transport == syslog.TransportUDP
-	if udp {
+	if s.info.Transport == syslog.TransportUDP {
 		k.peer = addr
 	}
 	w := s.workers[k]
 	if w == nil {
 		if len(s.workers) >= maxUDPWorkers {
+			// Dropped workers stay reachable from pending and the batch
+			// until the next Flush publishes them.
 			clear(s.workers)
 		}
 		var err error
-		if w, err = s.p.newWorker(rt, !udp); err != nil {
+		if w, err = s.p.newWorker(rt, &s.batch); err != nil {
 			return err
 		}
 		s.workers[k] = w
@@ -536,17 +644,31 @@ func (s *syslogStream) handle(ctx context.Context, w *worker, data []byte, trunc
 	return w.handle(ctx, unsafe.String(unsafe.SliceData(data), len(data)), truncated, -1)
 }
 
-// Flush implements syslog.Flusher: it publishes the workers' counters.
-func (s *syslogStream) Flush() {
+// Flush implements syslog.Flusher: it hands the batch to the spool (a
+// TCP/TLS stream waits for room) and publishes the workers' counters.
+func (s *syslogStream) Flush(ctx context.Context) error {
+	err := s.batch.commit(ctx, true)
+	s.publish()
+	return err
+}
+
+func (s *syslogStream) publish() {
 	for i, w := range s.pending {
-		w.flush()
+		w.publish()
 		w.queued = false
 		s.pending[i] = nil
 	}
 	s.pending = s.pending[:0]
 }
 
-func (s *syslogStream) Close() { s.Flush(); clear(s.workers); s.last = nil }
+// Close implements syslog.Stream. The receiver flushes before it closes;
+// what is still batched is tried once more without waiting.
+func (s *syslogStream) Close() {
+	_ = s.batch.commit(context.Background(), false)
+	s.publish()
+	clear(s.workers)
+	s.last = nil
+}
 
 // OpenFile starts one file's stream: parser state (W3C #Fields) is per file.
 func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
@@ -554,15 +676,20 @@ func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown source %q", source)
 	}
-	w, err := p.newWorker(rt, true)
+	f := &FileStream{batch: recBatch{sp: p.spool, blocked: true}}
+	w, err := p.newWorker(rt, &f.batch)
 	if err != nil {
 		return nil, err
 	}
-	return &FileStream{w: w}, nil
+	f.w = w
+	return f, nil
 }
 
 // FileStream feeds one file's lines to the pipeline.
-type FileStream struct{ w *worker }
+type FileStream struct {
+	w     *worker
+	batch recBatch
+}
 
 // Line parses one line; offset is its byte offset in the (decompressed) file.
 func (f *FileStream) Line(ctx context.Context, line []byte, offset int64) error {
@@ -571,9 +698,17 @@ func (f *FileStream) Line(ctx context.Context, line []byte, offset int64) error 
 
 // Commit makes every record of the lines so far durable in the spool.
 func (f *FileStream) Commit(ctx context.Context) error {
-	f.w.flush()
+	err := f.batch.commit(ctx, true)
+	f.w.publish()
+	if err != nil {
+		return err
+	}
 	return f.w.p.spool.Sync()
 }
 
-// Close ends the stream.
-func (f *FileStream) Close() { f.w.flush() }
+// Close ends the stream. Lines after the last Commit are not acknowledged
+// (the watcher delivers them again), but what is batched is still tried.
+func (f *FileStream) Close() {
+	_ = f.batch.commit(context.Background(), false)
+	f.w.publish()
+}

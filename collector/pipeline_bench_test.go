@@ -92,7 +92,9 @@ func benchPipeline(b *testing.B, format string) {
 		}
 	}
 	b.StopTimer()
-	st.(syslog.Flusher).Flush()
+	if err := st.(syslog.Flusher).Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
 	stats := p.Stats("bench")
 	if got := stats.Records.Load(); got != int64(b.N) {
 		b.Fatalf("%d records of %d messages (failed %d, skipped %d, first errors %q)", got, b.N, stats.Failed.Load(), stats.Skipped.Load(), stats.FirstErrors())

@@ -79,12 +79,14 @@ type Stream interface {
 	Close()
 }
 
-// Flusher is optionally implemented by a Stream that batches work (counters, a
-// cached clock) across messages: Flush is called whenever the receiver has handed
-// over every message it has read and is about to wait for more data, so nothing
-// stays unpublished while a sender is quiet.
+// Flusher is optionally implemented by a Stream that batches work (records,
+// counters, a cached clock) across messages: Flush is called whenever the receiver
+// has handed over every message it has read and is about to wait for more data, and
+// before Close, so nothing stays batched while a sender is quiet. Like Message it
+// may block (backpressure) and should return when ctx is cancelled; an error closes
+// the TCP connection (counted as a handler error) or, for UDP, is counted.
 type Flusher interface {
-	Flush()
+	Flush(ctx context.Context) error
 }
 
 // Config configures one Receiver (one listening socket).

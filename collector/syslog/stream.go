@@ -188,7 +188,7 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 	// point where the connection may go quiet, so nothing stays unpublished.
 	var msgs, nbytes, truncs int64
 	flusher, _ := stream.(Flusher)
-	flush := func() {
+	flush := func() error {
 		if msgs > 0 {
 			r.met.messages.Add(float64(msgs))
 			r.met.bytes.Add(float64(nbytes))
@@ -199,10 +199,18 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 			truncs = 0
 		}
 		if flusher != nil {
-			flusher.Flush()
+			if err := flusher.Flush(ctx); err != nil {
+				return &handlerError{err}
+			}
 		}
+		return nil
 	}
-	defer flush()
+	defer func() {
+		if err := flush(); err != nil && ctx.Err() == nil {
+			r.met.handlerErrors.Inc()
+			log.Warn().Err(err).Msg("handler failed at connection end")
+		}
+	}()
 	cr := &connReader{c: conn, idle: r.cfg.IdleTimeout, beforeRead: flush}
 	fr := newFramer(newBufReader(cr), r.cfg.MaxMessageSize)
 	fr.refill = func(cur *bufio.Reader) *bufio.Reader {
@@ -215,6 +223,14 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 	fr.onFrameEnd = func() { cr.msgStart = time.Time{} }
 	for {
 		msg, truncated, err := fr.next()
+		var herr *handlerError
+		if errors.As(err, &herr) && ctx.Err() == nil {
+			// The flush before a read failed: as a failed Message.
+			r.met.handlerErrors.Inc()
+			r.met.closed("handler_error")
+			log.Warn().Err(herr.err).Msg("handler failed; closing connection")
+			return
+		}
 		if err != nil {
 			reason := closeReason(ctx, err)
 			r.met.closed(reason)
@@ -245,6 +261,12 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 		}
 	}
 }
+
+// handlerError is a Flusher's error, passed up through the reader.
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return "handler: " + e.err.Error() }
+func (e *handlerError) Unwrap() error { return e.err }
 
 func closeReason(ctx context.Context, err error) string {
 	switch {
@@ -292,14 +314,25 @@ func handshakeFailureReason(err error) string {
 type connReader struct {
 	c          net.Conn
 	idle       time.Duration
-	msgStart   time.Time // zero between messages
-	beforeRead func()    // called before each read (publishes batched counters)
-	fullReads  int       // consecutive reads that filled the buffer
+	msgStart   time.Time    // zero between messages
+	beforeRead func() error // called before each read (hands over batched work)
+	fullReads  int          // consecutive reads that filled the buffer
 }
 
 func (cr *connReader) Read(p []byte) (int, error) {
 	if cr.beforeRead != nil {
-		cr.beforeRead()
+		start := cr.msgStart
+		if !start.IsZero() {
+			start = time.Now()
+		}
+		if err := cr.beforeRead(); err != nil {
+			return 0, err
+		}
+		if !start.IsZero() {
+			// Time blocked in the handler (backpressure) mid-message is not
+			// the sender's fault.
+			cr.msgStart = cr.msgStart.Add(time.Since(start))
+		}
 	}
 	now := time.Now()
 	dl := now.Add(cr.idle)

@@ -238,7 +238,9 @@ func (r *Receiver) processUDP(ctx context.Context, q *udpQueue, st Stream, c *ud
 		if len(msgs) == 0 {
 			// Everything read so far has been handed over: publish before waiting.
 			if unflushed && fl != nil {
-				fl.Flush()
+				if err := fl.Flush(ctx); err != nil {
+					r.udpHandlerError(ctx, c, err, netip.AddrPort{})
+				}
 			}
 			unflushed = false
 			if closed {
@@ -320,7 +322,9 @@ func (r *Receiver) readUDPSync(ctx context.Context, conn *net.UDPConn, st Stream
 			r.udpHandlerError(ctx, c, err, peer)
 		}
 		if fl != nil {
-			fl.Flush()
+			if err := fl.Flush(ctx); err != nil {
+				r.udpHandlerError(ctx, c, err, peer)
+			}
 		}
 	}
 }

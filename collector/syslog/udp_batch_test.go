@@ -75,11 +75,12 @@ func (s *gateStream) Message(ctx context.Context, data []byte, truncated bool, p
 	return nil
 }
 
-func (s *gateStream) Flush() {
+func (s *gateStream) Flush(context.Context) error {
 	defer s.enter()()
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
 	s.h.flushes = append(s.h.flushes, len(s.h.msgs))
+	return nil
 }
 
 func (s *gateStream) Close() {
