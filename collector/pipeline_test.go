@@ -172,6 +172,16 @@ func evLine(i int, ts time.Time, pad int) []byte {
 
 var peer1 = netip.MustParseAddrPort("10.0.0.1:514")
 
+// send passes n lines numbered from first, padded by pad bytes, from peer1.
+func send(t *testing.T, st syslog.Stream, first, n, pad int) {
+	t.Helper()
+	for i := first; i < first+n; i++ {
+		if err := st.Message(context.Background(), evLine(i, time.Now(), pad), false, peer1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func dropped(reg *prometheus.Registry, p *Pipeline, source, reason string) float64 {
 	return testutil.ToFloat64(p.metrics.dropped.WithLabelValues(source, reason))
 }
@@ -247,9 +257,7 @@ func TestFlushWithoutFullBatch(t *testing.T) {
 	p, cfg, _ := newTestPipeline(t, sp, oneSource)
 	st := openStream(p, cfg, syslog.TransportTCP)
 	ctx := context.Background()
-	if err := st.Message(ctx, evLine(1, time.Now(), 10), false, peer1); err != nil {
-		t.Fatal(err)
-	}
+	send(t, st, 1, 1, 10)
 	if got := len(sp.records("fw")); got != 0 {
 		t.Fatalf("%d records before Flush: batching should hold a small record", got)
 	}
@@ -260,9 +268,7 @@ func TestFlushWithoutFullBatch(t *testing.T) {
 		t.Fatalf("%d records after Flush, want 1", got)
 	}
 	// Close without a Flush still hands over the rest.
-	if err := st.Message(ctx, evLine(2, time.Now(), 10), false, peer1); err != nil {
-		t.Fatal(err)
-	}
+	send(t, st, 2, 1, 10)
 	st.Close()
 	if got := len(sp.records("fw")); got != 2 {
 		t.Fatalf("%d records after Close, want 2", got)
@@ -277,11 +283,7 @@ func TestUDPDropsWhenFull(t *testing.T) {
 	st := openStream(p, cfg, syslog.TransportUDP)
 	ctx := context.Background()
 	sp.setFull(true)
-	for i := range 100 {
-		if err := st.Message(ctx, evLine(i, time.Now(), 500), false, peer1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send(t, st, 0, 100, 500)
 	if err := st.(syslog.Flusher).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -295,9 +297,7 @@ func TestUDPDropsWhenFull(t *testing.T) {
 		t.Errorf("Dropped stat %d, want 100", got)
 	}
 	sp.setFull(false)
-	if err := st.Message(ctx, evLine(100, time.Now(), 5), false, peer1); err != nil {
-		t.Fatal(err)
-	}
+	send(t, st, 100, 1, 5)
 	st.Close()
 	if got := len(sp.records("fw")); got != 1 {
 		t.Errorf("%d records after room returned, want 1", got)
@@ -313,11 +313,7 @@ func TestTCPWaitsWhenFull(t *testing.T) {
 	st := openStream(p, cfg, syslog.TransportTCP)
 	ctx := context.Background()
 	sp.setFull(true)
-	for i := range 10 {
-		if err := st.Message(ctx, evLine(i, time.Now(), 5), false, peer1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send(t, st, 0, 10, 5)
 	done := make(chan error, 1)
 	go func() { done <- st.(syslog.Flusher).Flush(ctx) }()
 	select {
@@ -339,11 +335,7 @@ func TestTCPWaitsWhenFull(t *testing.T) {
 	}
 
 	sp.setFull(true)
-	for i := range 5 {
-		if err := st.Message(ctx, evLine(i, time.Now(), 5), false, peer1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send(t, st, 0, 5, 5)
 	cctx, cancel := context.WithCancel(ctx)
 	go func() { done <- st.(syslog.Flusher).Flush(cctx) }()
 	time.Sleep(20 * time.Millisecond)

@@ -397,28 +397,8 @@ func (s *Spool) Append(source string, record []byte, ts time.Time) error {
 	if len(record) == 0 || bytes.IndexByte(record, '\n') >= 0 {
 		return ErrInvalidRecord
 	}
-	src, err := s.source(source)
-	if err != nil {
-		return err
-	}
-	if s.full() {
-		s.m.full.Inc()
-		return s.fullError()
-	}
 	t := s.unixTime(ts)
-
-	src.mu.Lock()
-	if src.buf == nil {
-		src.buf = s.getRaw()
-	}
-	src.buf = append(src.buf, record...)
-	src.buf = append(src.buf, '\n')
-	rb, ticket := s.addedLocked(src, 1, t, t)
-	src.mu.Unlock()
-	if rb != nil {
-		s.handOff(src, rb, ticket)
-	}
-	return nil
+	return s.add(source, record, true, 1, t, t)
 }
 
 // AppendBatch adds n records for source at once, taking the source's lock
@@ -444,6 +424,13 @@ func (s *Spool) AppendBatch(source string, recs []byte, n int, minTs, maxTs time
 	if lo > hi {
 		return fmt.Errorf("%w: batch time range inverted", ErrInvalidRecord)
 	}
+	return s.add(source, recs, false, int64(n), lo, hi)
+}
+
+// add copies n checked records (and a final newline if nl) into source's
+// buffer, with time range [lo, hi] in Unix nanoseconds, and hands a full
+// buffer to compression.
+func (s *Spool) add(source string, recs []byte, nl bool, n, lo, hi int64) error {
 	src, err := s.source(source)
 	if err != nil {
 		return err
@@ -452,13 +439,15 @@ func (s *Spool) AppendBatch(source string, recs []byte, n int, minTs, maxTs time
 		s.m.full.Inc()
 		return s.fullError()
 	}
-
 	src.mu.Lock()
 	if src.buf == nil {
 		src.buf = s.getRaw()
 	}
 	src.buf = append(src.buf, recs...)
-	rb, ticket := s.addedLocked(src, int64(n), lo, hi)
+	if nl {
+		src.buf = append(src.buf, '\n')
+	}
+	rb, ticket := s.addedLocked(src, n, lo, hi)
 	src.mu.Unlock()
 	if rb != nil {
 		s.handOff(src, rb, ticket)

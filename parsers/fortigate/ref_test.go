@@ -3,13 +3,12 @@ package fortigate
 // The FortiGate parser as it was before the session 10 speed work, kept as
 // the oracle of the equivalence tests and the baseline of the benchmarks.
 // Generated from fortigate.go and cef.go with every top-level name
-// prefixed "ref"; the parsers helpers the speed work changed (ScanKV and
-// ParseIP's IPv4 path) are copied below with the same prefix.
+// prefixed "ref". It calls today's parsers.ScanKV and parsers.ParseIP,
+// which the parsers package checks against its own copies of the old ones.
 
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -107,7 +106,7 @@ func refSeparator(s string) byte {
 
 func refScanNative(body string, f *refFields) {
 	// The method value is ScanKV's callback itself: no wrapper call per pair.
-	refScanKV(body, refSeparator(body), f.set)
+	parsers.ScanKV(body, refSeparator(body), f.set)
 }
 
 // set stores one native FortiOS key; unknown keys are ignored. It always
@@ -239,8 +238,8 @@ func (p *refParser) build(f *refFields, m *parsers.Meta, r *parsers.Record) erro
 	r.ObserverHostname = parsers.Clean(f.devname)
 	r.ObserverSerial = parsers.Clean(f.devid)
 
-	r.SourceIP = refParseIP(f.srcip)
-	r.DestinationIP = refParseIP(f.dstip)
+	r.SourceIP = parsers.ParseIP(f.srcip)
+	r.DestinationIP = parsers.ParseIP(f.dstip)
 	if !r.SourceIP.IsValid() && !r.DestinationIP.IsValid() {
 		return fmt.Errorf("fortigate: %s log without srcip/dstip", f.typ)
 	}
@@ -250,9 +249,9 @@ func (p *refParser) build(f *refFields, m *parsers.Meta, r *parsers.Record) erro
 	if !refIsAddr(f.srcname) {
 		r.SourceDomain = parsers.Clean(f.srcname)
 	}
-	r.SourceNATIP = refParseIP(f.transip)
+	r.SourceNATIP = parsers.ParseIP(f.transip)
 	r.SourceNATPort = parsers.ParsePort(f.transport)
-	r.DestinationNATIP = refParseIP(f.tranip)
+	r.DestinationNATIP = parsers.ParseIP(f.tranip)
 	r.DestinationNATPort = parsers.ParsePort(f.tranport)
 
 	// sentbyte is what the source (the initiator) sent.
@@ -349,7 +348,7 @@ func refIsAddr(s string) bool {
 			}
 		}
 	}
-	return refParseIP(s).IsValid()
+	return parsers.ParseIP(s).IsValid()
 }
 
 // refVerdict maps FortiOS action words. Traffic logs say how an allowed
@@ -832,184 +831,4 @@ func refCefUnescape(v string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-// Copies of the parsers helpers as they were.
-
-// refScanKV walks "key=value" pairs separated by sep (usually ' '), calling fn
-// for each until it returns false. Values may be double-quoted, with
-// backslash escapes and spaces, '=' and sep inside; an unquoted value runs
-// to the next sep. Keys are not unescaped. Text without '=' between pairs is
-// skipped. It allocates only for quoted values that contain escapes.
-func refScanKV(s string, sep byte, fn func(key, value string) bool) {
-	i := 0
-	for i < len(s) {
-		for i < len(s) && (s[i] == sep || s[i] == ' ') {
-			i++
-		}
-		if i >= len(s) {
-			return
-		}
-		// key
-		ks := i
-		for i < len(s) && s[i] != '=' && s[i] != sep {
-			i++
-		}
-		if i >= len(s) {
-			return
-		}
-		if s[i] != '=' {
-			continue // a word without '=': skip it
-		}
-		key := s[ks:i]
-		i++ // '='
-		if i < len(s) && s[i] == '"' {
-			// Most quoted values hold no escapes: find the closing quote
-			// here, saving refReadQuoted's call for the ones that do.
-			j := i + 1
-			for j < len(s) && s[j] != '"' && s[j] != '\\' {
-				j++
-			}
-			if j < len(s) && s[j] == '"' {
-				if !fn(key, s[i+1:j]) {
-					return
-				}
-				i = j + 1
-				continue
-			}
-			val, n, ok := refReadQuoted(s[i+1:])
-			if !ok {
-				// Unterminated quote: take the rest of the line as the value.
-				if !fn(key, s[i+1:]) {
-					return
-				}
-				return
-			}
-			i += 1 + n
-			if !fn(key, val) {
-				return
-			}
-			continue
-		}
-		vs := i
-		for i < len(s) && s[i] != sep {
-			i++
-		}
-		if !fn(key, s[vs:i]) {
-			return
-		}
-	}
-}
-
-// refReadQuoted reads up to the closing quote of a value whose opening quote is
-// already consumed; it returns the unescaped value and the bytes consumed
-// including the closing quote.
-func refReadQuoted(s string) (string, int, bool) {
-	esc := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			esc = true
-			i++
-		case '"':
-			if !esc {
-				return s[:i], i + 1, true
-			}
-			return refUnescapeBackslash(s[:i]), i + 1, true
-		}
-	}
-	return "", 0, false
-}
-
-// refUnescapeBackslash removes the escapes \" \\ and \] (RFC 5424 and most
-// key=value syntaxes); any other backslash is literal, so quoted Windows
-// names like "CORP\jdoe" survive.
-func refUnescapeBackslash(s string) string {
-	if !strings.Contains(s, `\"`) && !strings.Contains(s, `\\`) && !strings.Contains(s, `\]`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\' || s[i+1] == ']') {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// refParseIP parses an IPv4 or IPv6 address (brackets and an IPv4-mapped form
-// are accepted); empty markers and garbage give the zero Addr.
-func refParseIP(s string) netip.Addr {
-	if a, ok := refIpv4(s); ok {
-		return a
-	}
-	if parsers.IsEmpty(s) {
-		return netip.Addr{}
-	}
-	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		s = s[1 : len(s)-1]
-	}
-	if !refAddrChars(s) && !strings.Contains(s, "%") {
-		return netip.Addr{} // a host name: skip the parser's error allocation
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}
-	}
-	a = a.Unmap().WithZone("") // a zone is local to the device and breaks JSON
-	if a.IsUnspecified() {
-		return netip.Addr{}
-	}
-	return a
-}
-
-// refIpv4 is refParseIP's fast path: a dotted-quad IPv4 address, the common
-// case, read by hand with refParseIP's rules (0.0.0.0 is no address); ok is
-// false for anything it does not fully decide (other forms, leading
-// zeros), which netip then reads.
-func refIpv4(s string) (netip.Addr, bool) {
-	if len(s) < 7 || len(s) > 15 {
-		return netip.Addr{}, false
-	}
-	var b [4]byte
-	n, v, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && v == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && digits > 0 && n < 3:
-			b[n] = byte(v)
-			n, v, digits = n+1, 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if n != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	b[3] = byte(v)
-	if b == [4]byte{} {
-		return netip.Addr{}, true // unspecified: no address
-	}
-	return netip.AddrFrom4(b), true
-}
-
-func refAddrChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.' || c == '%') {
-			return false
-		}
-	}
-	return true
 }

@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudscout/cloudscout/parsers"
 	"github.com/cloudscout/cloudscout/parsers/parsertest"
 )
 
-// refScan reads s as the parser did before the key-guessing scanner.
+// refScan reads s as the parser did before the key-guessing scanner: with
+// parsers.ScanKV.
 func refScan(s string, sep byte) refFields {
 	var r refFields
-	refScanKV(s, sep, r.set)
+	parsers.ScanKV(s, sep, r.set)
 	return r
 }
 
