@@ -46,42 +46,11 @@ func ScanKV(s string, sep byte, fn func(key, value string) bool) {
 		key := s[ks:i]
 		i++ // '='
 		if i < len(s) && s[i] == '"' {
-			// The closing quote is the first '"' not escaped by a
-			// backslash; a backslash escapes the byte after it, whatever
-			// it is (readQuoted's rule).
-			esc := false
-			j := i + 1
-			for {
-				for ; j+8 <= len(s); j += 8 {
-					w := load8(s, j)
-					if m := zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\')); m != 0 {
-						j += bits.TrailingZeros64(m) >> 3
-						goto quoteEnd
-					}
-				}
-				for j < len(s) && s[j] != '"' && s[j] != '\\' {
-					j++
-				}
-			quoteEnd:
-				if j >= len(s) || s[j] == '"' {
-					break
-				}
-				esc = true
-				j += 2
+			v, next, closed := KVQuoted(s, i)
+			if !fn(key, v) || !closed {
+				return // an unterminated quote took the rest of the line
 			}
-			if j >= len(s) {
-				// Unterminated quote: take the rest of the line as the value.
-				fn(key, s[i+1:])
-				return
-			}
-			v := s[i+1 : j]
-			if esc {
-				v = unescapeBackslash(v)
-			}
-			if !fn(key, v) {
-				return
-			}
-			i = j + 1
+			i = next
 			continue
 		}
 		vs := i
@@ -99,6 +68,43 @@ func ScanKV(s string, sep byte, fn func(key, value string) bool) {
 			return
 		}
 	}
+}
+
+// KVQuoted reads the double-quoted value that starts at s[i] (a '"'), as
+// ScanKV does: the closing quote is the first '"' not escaped by a
+// backslash, and a backslash escapes the byte after it, whatever it is
+// (readQuoted's rule). It returns the value, unescaped, and the index after
+// the closing quote; an unterminated quote makes the rest of s the value,
+// with closed false.
+func KVQuoted(s string, i int) (v string, next int, closed bool) {
+	esc := false
+	j := i + 1
+	for {
+		for ; j+8 <= len(s); j += 8 {
+			w := load8(s, j)
+			if m := zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\')); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto quoteEnd
+			}
+		}
+		for j < len(s) && s[j] != '"' && s[j] != '\\' {
+			j++
+		}
+	quoteEnd:
+		if j >= len(s) || s[j] == '"' {
+			break
+		}
+		esc = true
+		j += 2
+	}
+	if j >= len(s) {
+		return s[i+1:], len(s), false
+	}
+	v = s[i+1 : j]
+	if esc {
+		v = unescapeBackslash(v)
+	}
+	return v, j + 1, true
 }
 
 const (

@@ -3,8 +3,9 @@ package fortigate
 import (
 	"encoding/binary"
 	"math/bits"
-	"strings"
 	"unsafe"
+
+	"github.com/cloudscout/cloudscout/parsers"
 )
 
 // The native form is read with parsers.ScanKV's grammar (see there), by a
@@ -155,40 +156,12 @@ func scanPairs(s string, sep byte, f *fields, prev *[maxKeys]keyPat, np int, cur
 	value:
 		i++ // '='
 		if i < len(s) && s[i] == '"' {
-			// The closing quote is the first '"' not escaped by a
-			// backslash; a backslash escapes the byte after it, whatever
-			// it is.
-			esc := false
-			j := i + 1
-			for {
-				for ; j+8 <= len(s); j += 8 {
-					w := load8(s, j)
-					if m := zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\')); m != 0 {
-						j += bits.TrailingZeros64(m) >> 3
-						goto quoteEnd
-					}
-				}
-				for j < len(s) && s[j] != '"' && s[j] != '\\' {
-					j++
-				}
-			quoteEnd:
-				if j >= len(s) || s[j] == '"' {
-					break
-				}
-				esc = true
-				j += 2
-			}
-			if j >= len(s) {
-				// Unterminated quote: the rest of the line is the value.
-				f.put(slot, s[i+1:])
-				return nc, same
-			}
-			v := s[i+1 : j]
-			if esc {
-				v = unescapeBackslash(v)
-			}
+			v, next, closed := parsers.KVQuoted(s, i)
 			f.put(slot, v)
-			i = j + 1
+			if !closed {
+				return nc, same // the rest of the line was the value
+			}
+			i = next
 			continue
 		}
 		vs := i
@@ -218,22 +191,4 @@ func zeroBytes(x uint64) uint64 { return (x - swarLo) &^ x & 0x8080808080808080 
 // i+8 <= len(s).
 func load8(s string, i int) uint64 {
 	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))[:])
-}
-
-// unescapeBackslash removes the escapes \" \\ and \] from a quoted value,
-// as parsers.ScanKV does; any other backslash is literal, so quoted
-// Windows names like "CORP\jdoe" survive.
-func unescapeBackslash(s string) string {
-	if !strings.Contains(s, `\"`) && !strings.Contains(s, `\\`) && !strings.Contains(s, `\]`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\' || s[i+1] == ']') {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
