@@ -30,7 +30,7 @@ ARG VERSION=dev
 # the compiler, so a scratch image can verify HTTPS/S3 targets and read
 # source time zones (ZONEINFO below).
 RUN mkdir -p /out/empty \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+ && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
         -o /out/cloudscout ./cmd/cloudscout \
  && cp /etc/ssl/certs/ca-certificates.crt "$(go env GOROOT)/lib/time/zoneinfo.zip" /out/
 

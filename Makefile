@@ -9,8 +9,9 @@ BIN      := dist/cloudscout
 
 all: build
 
+# urfave_cli_no_docs leaves out the CLI's man/markdown generators (300 KB of image).
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cloudscout
+	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cloudscout
 
 run: build
 	./$(BIN) run $(if $(CONFIG),--config $(CONFIG))

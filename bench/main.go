@@ -407,7 +407,7 @@ func (h *harness) loadgenBinary(ctx context.Context) (string, error) {
 // build compiles the collector like 'make build' (stripped unless strip is
 // false, as the profiler needs symbols).
 func (h *harness) build(ctx context.Context, out string, extra []string, strip bool) error {
-	args := []string{"build", "-trimpath"}
+	args := []string{"build", "-tags", "urfave_cli_no_docs", "-trimpath"}
 	if strip {
 		args = append(args, "-ldflags", "-s -w")
 	}

@@ -152,7 +152,7 @@ log "project $PROJECT; host ports: syslog $SYSLOG_PORT udp+tcp, tls $TLS_PORT, f
 step "build"
 mkdir -p "$WORK/bin"
 for v in "$V1" "$V2"; do
-  (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$v" \
+  (cd "$ROOT" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w -X main.version=$v" \
       -o "$WORK/bin/$v" ./cmd/cloudscout) || fail "go build failed"
 done
 HAS_FTP=0
