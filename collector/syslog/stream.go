@@ -205,8 +205,9 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 		}
 		return nil
 	}
+	failed := false // a handler error ended the connection, already counted
 	defer func() {
-		if err := flush(); err != nil && ctx.Err() == nil {
+		if err := flush(); err != nil && ctx.Err() == nil && !failed {
 			r.met.handlerErrors.Inc()
 			log.Warn().Err(err).Msg("handler failed at connection end")
 		}
@@ -226,6 +227,7 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 		var herr *handlerError
 		if errors.As(err, &herr) && ctx.Err() == nil {
 			// The flush before a read failed: as a failed Message.
+			failed = true
 			r.met.handlerErrors.Inc()
 			r.met.closed("handler_error")
 			log.Warn().Err(herr.err).Msg("handler failed; closing connection")
@@ -254,6 +256,7 @@ func (r *Receiver) serveConn(ctx context.Context, sc *streamConn) {
 			cr.msgStart = cr.msgStart.Add(time.Since(start))
 		}
 		if err != nil {
+			failed = true
 			r.met.handlerErrors.Inc()
 			r.met.closed("handler_error")
 			log.Warn().Err(err).Msg("handler failed; closing connection")
