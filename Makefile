@@ -40,7 +40,7 @@ fuzz:
 	  done; \
 	done
 
-# Loopback benchmarks of the whole pipeline against rsyslog (about 12 minutes;
+# Loopback benchmarks of the whole pipeline against rsyslog (about 15 minutes;
 # BENCH_QUICK=1 for about 2). Results in bench/out/ (report.txt, results.json, throughput.svg).
 bench: build
 	$(GO) run ./bench -bin $(BIN) -out bench/out $(if $(BENCH_QUICK),-quick)

@@ -1,6 +1,6 @@
 // Command bench measures the CloudScout collector on loopback and compares
 // it with rsyslog receiving the same stream. Run it with 'make bench' (about
-// 12 minutes) or BENCH_QUICK=1 make bench (about 2 minutes).
+// 15 minutes) or BENCH_QUICK=1 make bench (about 2 minutes).
 //
 // Each scenario starts a fresh collector (parse, pseudonymize, zstd spool,
 // file:// upload every 5 s), feeds it with 'cloudscout loadgen', waits until
