@@ -936,6 +936,9 @@ func TestList(t *testing.T) {
 // same path as ENOSPC: a failing, possibly partial write) and checks the
 // error surfaces, nothing is lost, and the spool resumes once writes work.
 func TestWriteErrorRecovers(t *testing.T) {
+	if !runIsolated(t) {
+		return
+	}
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
 	cfg.BlockBytes = 4 << 10
@@ -1004,6 +1007,9 @@ func TestWriteErrorRecovers(t *testing.T) {
 // (the manifest write fails) does not stop Open and is sealed by a later
 // Sync once writes work.
 func TestRecoveredSealRetried(t *testing.T) {
+	if !runIsolated(t) {
+		return
+	}
 	dir := t.TempDir()
 	s := mustOpen(t, testConfig(t, dir))
 	writeBlocks(t, s, "fw", 2, 10)
