@@ -128,6 +128,11 @@ type Pipeline struct {
 
 	statsMu sync.Mutex
 	stats   map[string]*SourceStats // by source name; survives reloads
+
+	// bufs holds record batch buffers (*[]byte): a stream takes one for
+	// a batch and gives it back when the batch is handed over, so the
+	// thousand idle connections a listener allows hold none.
+	bufs sync.Pool
 }
 
 // sourceSet is one generation of configured sources.
@@ -181,6 +186,10 @@ func newPipeline(cfg *config.Config, sp Appender, key *anonymize.Key, reg promet
 		logger:  logger,
 		now:     time.Now,
 		stats:   map[string]*SourceStats{},
+	}
+	p.bufs.New = func() any {
+		b := make([]byte, 0, batchBytes+batchBytes/4)
+		return &b
 	}
 	if err := p.Apply(cfg); err != nil {
 		return nil, err
@@ -328,8 +337,8 @@ const flushEvery = 256
 // one lock and one copy for about forty 700-byte records instead of one each.
 const batchBytes = 32 << 10
 
-// maxIdleBatchCap bounds the buffer a stream keeps after an unusually large
-// record.
+// maxIdleBatchCap bounds the batch buffers kept for reuse (one may have
+// grown for an unusually large record).
 const maxIdleBatchCap = 1 << 20
 
 func (p *Pipeline) newWorker(rt *sourceRuntime, b *recBatch) (*worker, error) {
@@ -474,8 +483,10 @@ func (w *worker) noteFailure(err error, line string) {
 // on w, a worker of that source.
 type recBatch struct {
 	sp      Appender
-	blocked bool // TCP/TLS/files wait for spool room; UDP drops
-	buf     []byte
+	pool    *sync.Pool // of *[]byte
+	blocked bool       // TCP/TLS/files wait for spool room; UDP drops
+	bp      *[]byte    // from pool while the batch holds records
+	buf     []byte     // *bp, grown
 	n       int
 	lo, hi  time.Time // event-time range of the records
 	w       *worker
@@ -490,10 +501,17 @@ func (b *recBatch) add(ctx context.Context, w *worker, r *parsers.Record, now ti
 			return err
 		}
 	}
+	if b.bp == nil {
+		b.bp = b.pool.Get().(*[]byte)
+		b.buf = (*b.bp)[:0]
+	}
 	start := len(b.buf)
 	b.buf = r.AppendJSON(b.buf)
 	if size := len(b.buf) - start; size > spool.MaxRecordBytes {
 		b.buf = b.buf[:start]
+		if b.n == 0 {
+			b.reset() // let the grown buffer go now
+		}
 		w.pend.droppedLarge++
 		if w.rt.logAllowed(w.clock) {
 			w.rt.logger.Warn().Int("bytes", size).Int("limit", spool.MaxRecordBytes).Msg("record too large for the spool; dropped (counted in cloudscout_source_dropped_total{reason=\"record_too_large\"})")
@@ -556,17 +574,20 @@ func (b *recBatch) commit(ctx context.Context, wait bool) error {
 
 func (b *recBatch) reset() {
 	b.n = 0
-	if cap(b.buf) > maxIdleBatchCap {
-		b.buf = nil
-	} else {
-		b.buf = b.buf[:0]
+	if b.bp == nil {
+		return
 	}
+	if cap(b.buf) <= maxIdleBatchCap { // else let an outsized buffer go
+		*b.bp = b.buf[:0]
+		b.pool.Put(b.bp)
+	}
+	b.bp, b.buf = nil, nil
 }
 
 // Open implements syslog.Handler.
 func (p *Pipeline) Open(info syslog.StreamInfo) syslog.Stream {
 	s := &syslogStream{p: p, info: info, workers: map[workerKey]*worker{}}
-	s.batch = recBatch{sp: p.spool, blocked: info.Transport != syslog.TransportUDP}
+	s.batch = recBatch{sp: p.spool, pool: &p.bufs, blocked: info.Transport != syslog.TransportUDP}
 	return s
 }
 
@@ -676,7 +697,7 @@ func (p *Pipeline) OpenFile(source, path string) (*FileStream, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown source %q", source)
 	}
-	f := &FileStream{batch: recBatch{sp: p.spool, blocked: true}}
+	f := &FileStream{batch: recBatch{sp: p.spool, pool: &p.bufs, blocked: true}}
 	w, err := p.newWorker(rt, &f.batch)
 	if err != nil {
 		return nil, err

@@ -267,6 +267,9 @@ func TestFlushWithoutFullBatch(t *testing.T) {
 	if got := len(sp.records("fw")); got != 1 {
 		t.Fatalf("%d records after Flush, want 1", got)
 	}
+	if st.(*syslogStream).batch.bp != nil {
+		t.Error("an idle stream still holds a batch buffer")
+	}
 	// Close without a Flush still hands over the rest.
 	send(t, st, 2, 1, 10)
 	st.Close()
