@@ -189,7 +189,6 @@ func checkRoundTrip(t *testing.T, line string) {
 	}
 	for name, got := range map[string][]byte{
 		"AppendJSON":    r.AppendJSON([]byte("x")),
-		"oldAppendJSON": oldAppendJSON(r, []byte("x")),
 		"refAppendJSON": refAppendJSON(r, []byte("x")),
 	} {
 		if !bytes.Equal(got[1:], []byte(line)) || got[0] != 'x' {
@@ -241,7 +240,7 @@ func TestAppendJSONNoAllocs(t *testing.T) {
 }
 
 // BenchmarkAppendJSONFortiGate encodes realistic records with the current
-// encoder and the one it replaced, for same-run comparison.
+// encoder and the plain reference one, for same-run comparison.
 func BenchmarkAppendJSONFortiGate(b *testing.B) {
 	recs, lines := fwRecords(b)
 	size := 0
@@ -253,7 +252,7 @@ func BenchmarkAppendJSONFortiGate(b *testing.B) {
 		enc  func(*Record, []byte) []byte
 	}{
 		{"new", (*Record).AppendJSON},
-		{"old", oldAppendJSON},
+		{"ref", refAppendJSON},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			buf := make([]byte, 0, 4096)

@@ -8,74 +8,9 @@ import (
 	"testing"
 )
 
-// scanKVOld is ScanKV as it was before the session 10 speed work (a byte
-// loop with a fast path for quoted values without escapes), kept as the
-// baseline of the benchmarks and a second oracle of TestScanKVRandom.
-func scanKVOld(s string, sep byte, fn func(key, value string) bool) {
-	i := 0
-	for i < len(s) {
-		for i < len(s) && (s[i] == sep || s[i] == ' ') {
-			i++
-		}
-		if i >= len(s) {
-			return
-		}
-		// key
-		ks := i
-		for i < len(s) && s[i] != '=' && s[i] != sep {
-			i++
-		}
-		if i >= len(s) {
-			return
-		}
-		if s[i] != '=' {
-			continue // a word without '=': skip it
-		}
-		key := s[ks:i]
-		i++ // '='
-		if i < len(s) && s[i] == '"' {
-			// Most quoted values hold no escapes: find the closing quote
-			// here, saving readQuoted's call for the ones that do.
-			j := i + 1
-			for j < len(s) && s[j] != '"' && s[j] != '\\' {
-				j++
-			}
-			if j < len(s) && s[j] == '"' {
-				if !fn(key, s[i+1:j]) {
-					return
-				}
-				i = j + 1
-				continue
-			}
-			val, n, ok := readQuoted(s[i+1:])
-			if !ok {
-				// Unterminated quote: take the rest of the line as the value.
-				if !fn(key, s[i+1:]) {
-					return
-				}
-				return
-			}
-			i += 1 + n
-			if !fn(key, val) {
-				return
-			}
-			continue
-		}
-		vs := i
-		for i < len(s) && s[i] != sep {
-			i++
-		}
-		if !fn(key, s[vs:i]) {
-			return
-		}
-	}
-}
-
-func BenchmarkScanKVOld(b *testing.B) { benchScan(b, scanKVOld) }
-
 // BenchmarkScanKVFwLog scans the realistic FortiGate lines of the pipeline
 // benchmark (CLOUDSCOUT_FW_LOG, default /tmp/fw.log; skipped without it),
-// with the scanner and its old version. Lines that differ defeat the
+// with the scanner and the plain reference one. Lines that differ defeat the
 // branch predictor as real traffic does, unlike one line scanned again.
 func BenchmarkScanKVFwLog(b *testing.B) {
 	lines := fwTestLines(b)
@@ -86,7 +21,7 @@ func BenchmarkScanKVFwLog(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		scan func(string, byte, func(k, v string) bool)
-	}{{"new", ScanKV}, {"old", scanKVOld}} {
+	}{{"new", ScanKV}, {"ref", scanKVRef}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(size / len(lines)))
 			b.ReportAllocs()
@@ -132,7 +67,7 @@ func fwTestLines(b *testing.B) []string {
 
 var fwLineCount = 5000
 
-// TestScanKVRandom compares ScanKV with both references on random text
+// TestScanKVRandom compares ScanKV with the reference on random text
 // made of the bytes the scanner looks for, their SWAR near-misses (a byte
 // xor 1 can be marked above a match) and filler, at every length around
 // the 8-byte words it reads.
@@ -154,9 +89,6 @@ func TestScanKVRandom(t *testing.T) {
 		got := kvPairs(ScanKV, s, sep, limit)
 		if want := kvPairs(scanKVRef, s, sep, limit); !slices.Equal(got, want) {
 			t.Fatalf("ScanKV(%q, %q) limit %d = %q, reference %q", s, sep, limit, got, want)
-		}
-		if old := kvPairs(scanKVOld, s, sep, limit); !slices.Equal(got, old) {
-			t.Fatalf("ScanKV(%q, %q) limit %d = %q, old %q", s, sep, limit, got, old)
 		}
 	}
 }

@@ -224,6 +224,29 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 	}
 }
 
+// jsonPath names an object a field lives in: top-level object in the high
+// bits, nested object (source.nat, http.request...) in the low four.
+type jsonPath uint16
+
+const (
+	pRoot           jsonPath = 0
+	pEvent          jsonPath = 16
+	pSource         jsonPath = 32
+	pSourceNat      jsonPath = 33
+	pDestination    jsonPath = 48
+	pDestinationNat jsonPath = 49
+	pNetwork        jsonPath = 64
+	pUrl            jsonPath = 80
+	pHttpRequest    jsonPath = 97
+	pHttpResponse   jsonPath = 98
+	pUserAgent      jsonPath = 112
+	pUser           jsonPath = 128
+	pObserver       jsonPath = 144
+	pRule           jsonPath = 160
+	pLog            jsonPath = 176
+	pLabels         jsonPath = 192
+)
+
 // refJSONOpen holds the opening text of every object, by path.
 var refJSONOpen = [...]string{
 	1:  `"event":{`,

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"math"
 	mrand "math/rand/v2"
 	"net/netip"
@@ -298,7 +299,7 @@ func New(key *Key, p Policy) (*Anonymizer, error) {
 		return nil, err
 	}
 	a := &Anonymizer{key: key, policy: p, allIPs: p.Addresses == "all", block: blk,
-		hs: hasher{s0: mrand.Uint64(), s1: mrand.Uint64()}}
+		hs: hasher{seed: maphash.MakeSeed(), s0: mrand.Uint64(), s1: mrand.Uint64()}}
 	for i, f := range fieldNames {
 		a.act[i] = actKeep
 		if v, ok := p.Fields[f]; ok {

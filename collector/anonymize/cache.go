@@ -2,6 +2,7 @@ package anonymize
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"net/netip"
 	"sync"
@@ -74,7 +75,8 @@ func (c *cache[K]) put(e *cacheEntry[K]) {
 // caches. They are seeded per Anonymizer, so input cannot be crafted to
 // collide; collisions only cost a recomputation anyway.
 type hasher struct {
-	s0, s1 uint64
+	seed   maphash.Seed
+	s0, s1 uint64 // for addresses: maphash.Comparable costs 9 ns, this 2
 }
 
 // mix is the wyhash mixer: a 128-bit product folded to 64 bits.
@@ -89,25 +91,9 @@ const (
 	mixK2 = 0x8ebc6af09c88c6e3
 )
 
-// hashString reads the string eight bytes at a time; the keys are short
-// (user names, MACs, host names), so this costs a few nanoseconds.
-func (hs hasher) hashString(s string) uint64 {
-	h := hs.s0 ^ uint64(len(s))*mixK2
-	for len(s) >= 16 {
-		h = mix(le64(s)^hs.s1^h, le64(s[8:])^mixK0)
-		s = s[16:]
-	}
-	var a, b uint64
-	switch {
-	case len(s) >= 8:
-		a, b = le64(s), le64(s[len(s)-8:])
-	case len(s) >= 4:
-		a, b = uint64(le32(s)), uint64(le32(s[len(s)-4:]))
-	case len(s) > 0:
-		a = uint64(s[0])<<16 | uint64(s[len(s)>>1])<<8 | uint64(s[len(s)-1])
-	}
-	return mix(mix(a^hs.s1, b^h)^mixK1, uint64(len(s))^mixK0)
-}
+// hashString hashes a text key (user names, MACs, host names) with the
+// runtime's string hash.
+func (hs hasher) hashString(s string) uint64 { return maphash.String(hs.seed, s) }
 
 // hashAddr hashes an address; a zone does not take part (equal addresses
 // still hash equal).
@@ -118,15 +104,4 @@ func (hs hasher) hashAddr(a netip.Addr) uint64 {
 	}
 	b := a.As16()
 	return mix(mix(binary.BigEndian.Uint64(b[:8])^hs.s0, binary.BigEndian.Uint64(b[8:])^hs.s1)^mixK2, mixK0)
-}
-
-func le64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
-func le32(s string) uint32 {
-	_ = s[3]
-	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }

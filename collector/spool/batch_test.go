@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -458,63 +456,26 @@ func TestAppendBatchFull(t *testing.T) {
 // TestConcurrentAppendBatch: workers hand over batches to shared sources
 // while Run group-commits and seals; every record lands exactly once.
 func TestConcurrentAppendBatch(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, dir)
-	cfg.BlockBytes = 16 << 10
-	cfg.SegmentMaxBytes = 256 << 10
-	cfg.SyncInterval = 2 * time.Millisecond
-	s := mustOpen(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan error, 1)
-	go func() { runDone <- s.Run(ctx) }()
-
-	const workers, per = 6, 3000
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			src := fmt.Sprintf("src-%d", w%3)
-			rng := rand.New(rand.NewPCG(uint64(w), 9))
-			for i := 0; i < per; {
-				c := min(1+rng.IntN(60), per-i)
-				recs, lo, hi := batchOf(src, w*per+i, c)
-				if err := s.AppendBatch(src, recs, c, lo, hi); err != nil {
-					t.Error(err)
-					return
-				}
-				i += c
-				if rng.IntN(30) == 0 {
-					if err := s.Sync(); err != nil {
-						t.Error(err)
-						return
-					}
-				}
+	const per = 3000
+	s, _ := runConcurrent(t, 6, per, func(s *Spool, src string, w int) error {
+		rng := rand.New(rand.NewPCG(uint64(w), 9))
+		for i := 0; i < per; {
+			c := min(1+rng.IntN(60), per-i)
+			recs, lo, hi := batchOf(src, w*per+i, c)
+			if err := s.AppendBatch(src, recs, c, lo, hi); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	counts := countN(t, allLines(t, s))
-	for w := range workers {
-		src := fmt.Sprintf("src-%d", w%3)
-		for i := range per {
-			if c := counts[src][w*per+i]; c != 1 {
-				t.Fatalf("record %s/%d seen %d times", src, w*per+i, c)
+			i += c
+			if rng.IntN(30) == 0 {
+				if err := s.Sync(); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if st := s.Stats(); st.Records != workers*per || st.BufferedBytes != 0 || st.OpenBytes != 0 {
-		t.Errorf("stats %+v", st)
-	}
+		return nil
+	})
 	if r := s.liveRescans.Load(); r != 0 {
 		t.Errorf("%d live segments re-read; want none", r)
-	}
-	if rep, err := Verify(dir); err != nil || !rep.OK() {
-		t.Errorf("Verify: %v %+v", err, rep)
 	}
 }
 

@@ -711,56 +711,20 @@ func TestSeqNeverCollides(t *testing.T) {
 }
 
 func TestConcurrentAppend(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, dir)
-	cfg.BlockBytes = 16 << 10
-	cfg.SegmentMaxBytes = 256 << 10
-	cfg.SyncInterval = 2 * time.Millisecond
-	s := mustOpen(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan error, 1)
-	go func() { runDone <- s.Run(ctx) }()
-
-	const workers, per = 8, 3000
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			src := fmt.Sprintf("src-%d", w%3)
-			for i := range per {
-				if err := s.Append(src, record(src, w*per+i), time.Time{}); err != nil {
-					t.Error(err)
-					return
-				}
-				if i%700 == 0 {
-					if err := s.Sync(); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	counts := countN(t, allLines(t, s))
-	total := 0
-	for w := range workers {
-		src := fmt.Sprintf("src-%d", w%3)
+	const per = 3000
+	_, dir := runConcurrent(t, 8, per, func(s *Spool, src string, w int) error {
 		for i := range per {
-			if c := counts[src][w*per+i]; c != 1 {
-				t.Fatalf("record %s/%d seen %d times", src, w*per+i, c)
+			if err := s.Append(src, record(src, w*per+i), time.Time{}); err != nil {
+				return err
 			}
-			total++
+			if i%700 == 0 {
+				if err := s.Sync(); err != nil {
+					return err
+				}
+			}
 		}
-	}
-	if st := s.Stats(); st.Records != int64(total) || st.BufferedBytes != 0 || st.OpenBytes != 0 {
-		t.Errorf("stats %+v", st)
-	}
+		return nil
+	})
 	if rep, err := Verify(dir); err != nil || !rep.OK() {
 		t.Errorf("Verify: %v %+v", err, rep)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -111,13 +110,44 @@ type Result struct {
 // at all. It creates missing parent directories. When check is not nil it
 // sees what was written before the rename and can veto it.
 func WriteFile(path string, r io.Reader, perm fs.FileMode, check func(Result) error) (Result, error) {
+	var res Result
+	vetoed := false
+	err := Fill(path, perm, func(tmp *os.File) error {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(tmp, h), r)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		res = Result{Size: n, SHA256: h.Sum(nil)}
+		if check != nil {
+			if err := check(res); err != nil {
+				vetoed = true
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return res, nil
+	case vetoed:
+		return res, err
+	default:
+		return Result{}, err
+	}
+}
+
+// Fill stores at path atomically what fill writes into a temporary file in
+// the same folder: fsync, rename, fsync the folder. It creates missing
+// parent directories. An error from fill leaves nothing behind.
+func Fill(path string, perm fs.FileMode, fill func(tmp *os.File) error) error {
 	dir := filepath.Dir(path)
 	if err := MkdirAll(dir, 0o755); err != nil {
-		return Result{}, err
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	name := tmp.Name()
 	ok := false
@@ -127,34 +157,23 @@ func WriteFile(path string, r io.Reader, perm fs.FileMode, check func(Result) er
 			os.Remove(name)
 		}
 	}()
-	var h hash.Hash = sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), r)
-	if err != nil {
-		return Result{}, fmt.Errorf("write %s: %w", path, err)
-	}
-	res := Result{Size: n, SHA256: h.Sum(nil)}
-	if check != nil {
-		if err := check(res); err != nil {
-			return res, err
-		}
+	if err := fill(tmp); err != nil {
+		return err
 	}
 	if err := tmp.Chmod(perm); err != nil {
-		return Result{}, err
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
-		return Result{}, fmt.Errorf("sync %s: %w", name, err)
+		return fmt.Errorf("sync %s: %w", name, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return Result{}, err
+		return err
 	}
 	if err := os.Rename(name, path); err != nil {
-		return Result{}, err
+		return err
 	}
 	ok = true
-	if err := SyncDir(dir); err != nil {
-		return Result{}, err
-	}
-	return res, nil
+	return SyncDir(dir)
 }
 
 // RemoveAll removes path and fsyncs its parent directory.

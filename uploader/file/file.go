@@ -154,63 +154,35 @@ func verified(body io.Reader, size int64, m uploader.Manifest) (*os.File, bool) 
 const copyChunk = 8 << 20
 
 // copyFile stores the verified file src (read from its current offset, the
-// start) for key at dst atomically: temp file in the same folder, kernel copy,
-// fsync, rename, fsync the folder. The copy must come to exactly size
-// bytes.
+// start) for key at dst atomically (fsutil.Fill) with a kernel copy. The
+// copy must come to exactly size bytes.
 func copyFile(ctx context.Context, key, dst string, src *os.File, size int64) error {
-	dir := filepath.Dir(dst)
-	if err := fsutil.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(name)
+	return fsutil.Fill(dst, 0o644, func(tmp *os.File) error {
+		var n int64
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// io.CopyN hands (*os.File).ReadFrom a LimitedReader over the
+			// *os.File, which it copies with copy_file_range (falling back
+			// to a plain copy where the kernel cannot).
+			c, err := io.CopyN(tmp, src, copyChunk)
+			n += c
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", dst, err)
+			}
+			if n > size {
+				break
+			}
 		}
-	}()
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
+		if n != size {
+			return fmt.Errorf("batch %s: read %d bytes, expected %d", key, n, size)
 		}
-		// io.CopyN hands (*os.File).ReadFrom a LimitedReader over the
-		// *os.File, which it copies with copy_file_range (falling back to
-		// a plain copy where the kernel cannot).
-		c, err := io.CopyN(tmp, src, copyChunk)
-		n += c
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", dst, err)
-		}
-		if n > size {
-			break
-		}
-	}
-	if n != size {
-		return fmt.Errorf("batch %s: read %d bytes, expected %d", key, n, size)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, dst); err != nil {
-		return err
-	}
-	ok = true
-	return fsutil.SyncDir(dir)
+		return nil
+	})
 }
 
 // ctxReader stops a long copy when the upload is cancelled.
