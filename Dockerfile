@@ -23,6 +23,8 @@ ARG GO_VERSION=1.26
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod points github.com/urfave/cli/v2 at the patched copy here.
+COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

@@ -7,7 +7,7 @@
 #   sudo scripts/container-e2e.sh
 #
 # What it checks, in order:
-#   1. image: builds twice (versions v1 and v2), size <= 25 MiB, no shell,
+#   1. image: builds twice (versions v1 and v2), size <= 20 MiB, no shell,
 #      USER 65532, HEALTHCHECK without a shell, OCI labels, the shipped
 #      example config validates inside the image (time zones included);
 #   2. hardening of the running compose service: non-root, no capabilities,
@@ -26,7 +26,7 @@
 # Environment: CLOUDSCOUT_E2E_KEEP=1 (keep on exit), CLOUDSCOUT_E2E_SKIP_SETUP=1
 # (do not run scripts/container-setup.sh), CLOUDSCOUT_E2E_REQUIRE_FTP=1 (fail
 # instead of skipping the FTP part when the binary has no FTP server),
-# CLOUDSCOUT_E2E_MAX_IMAGE_MIB (image size budget in MiB, default 25).
+# CLOUDSCOUT_E2E_MAX_IMAGE_MIB (image size budget in MiB, default 20).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,7 +38,7 @@ V1=e2e-$RUN_ID-v1
 V2=e2e-$RUN_ID-v2
 TAG1=$REPO:$V1
 TAG2=$REPO:$V2
-MAX_IMAGE_BYTES=$((${CLOUDSCOUT_E2E_MAX_IMAGE_MIB:-25} * 1024 * 1024))
+MAX_IMAGE_BYTES=$((${CLOUDSCOUT_E2E_MAX_IMAGE_MIB:-20} * 1024 * 1024))
 WORK=""
 CTR=""
 STEP="start"
