@@ -341,8 +341,9 @@ func ShowCommandCompletions(ctx *Context, command string) {
 //
 // CloudScout patch: the built-in help layouts are rendered by Go code
 // (help_render.go) instead of text/template; see PATCHES.md. A custom
-// template cannot be executed without text/template: the built-in layout
-// that fits data is written instead. Of customFuncs only "wrapAt" is used.
+// template without actions is written as is; one with actions cannot be
+// executed without text/template, and the built-in layout that fits data is
+// written instead. Of customFuncs only "wrapAt" is used.
 func printHelpCustom(out io.Writer, templ string, data interface{}, customFuncs map[string]interface{}) {
 	const maxLineLength = 10000
 
@@ -360,6 +361,7 @@ func printHelpCustom(out io.Writer, templ string, data interface{}, customFuncs 
 	}
 	_ = w.Flush()
 }
+
 func printHelp(out io.Writer, templ string, data interface{}) {
 	HelpPrinterCustom(out, templ, data, nil)
 }
