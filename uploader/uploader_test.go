@@ -335,7 +335,10 @@ func TestTargetsProgressIndependentlyAndSurviveRestart(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("trigger with a target down: %v", err)
 	}
-	if res.Batches != 3 || res.Targets[1].Delivered != 3 || res.Targets[0].Pending != 3 || res.Targets[0].Class != "network" {
+	// The good target may have shipped a batch before the trigger began (the
+	// uploader starts on the queue's news), so this trigger's own count can be
+	// under 3; the markers below show all three arrived.
+	if res.Batches != 3 || res.Targets[1].Pending != 0 || res.Targets[0].Pending != 3 || res.Targets[0].Class != "network" {
 		t.Fatalf("trigger result: %+v", res)
 	}
 	if q.Len() != 3 {
