@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -482,10 +483,13 @@ func TestRunBindError(t *testing.T) {
 	}
 }
 
-// failingListener returns an error from every Accept until closed.
+// failingListener returns an error from every Accept until closed. Close
+// may be called concurrently (serveStream closes on cancel and on return),
+// as a net.Listener allows.
 type failingListener struct {
 	calls  atomic.Int64
 	closed chan struct{}
+	once   sync.Once
 }
 
 func (l *failingListener) Accept() (net.Conn, error) {
@@ -499,11 +503,7 @@ func (l *failingListener) Accept() (net.Conn, error) {
 }
 
 func (l *failingListener) Close() error {
-	select {
-	case <-l.closed:
-	default:
-		close(l.closed)
-	}
+	l.once.Do(func() { close(l.closed) })
 	return nil
 }
 
