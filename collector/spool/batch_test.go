@@ -176,19 +176,8 @@ func TestSealRescansWhenFileDiffers(t *testing.T) {
 // the batch.
 func TestOpenBodyIsVerified(t *testing.T) {
 	s := mustOpen(t, testConfig(t, t.TempDir()))
-	for i := range 100 {
-		if err := s.Append("fw", record("fw", i), time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.SealAll(); err != nil {
-		t.Fatal(err)
-	}
-	bs, _ := s.Batches()
-	if len(bs) != 1 {
-		t.Fatalf("%d batches", len(bs))
-	}
-	rc, err := s.Open(bs[0])
+	b := sealedBatch(t, s, 100)
+	rc, err := s.Open(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +187,8 @@ func TestOpenBodyIsVerified(t *testing.T) {
 		t.Fatalf("Open returned %T, not an uploader.VerifiedFile", rc)
 	}
 	f, sum, size := vf.VerifiedFile()
-	if sum != bs[0].Manifest.SHA256 || size != bs[0].Manifest.Bytes {
-		t.Errorf("verified %s/%d, manifest %s/%d", sum, size, bs[0].Manifest.SHA256, bs[0].Manifest.Bytes)
+	if sum != b.Manifest.SHA256 || size != b.Manifest.Bytes {
+		t.Errorf("verified %s/%d, manifest %s/%d", sum, size, b.Manifest.SHA256, b.Manifest.Bytes)
 	}
 	if off, err := f.Seek(0, io.SeekCurrent); err != nil || off != 0 {
 		t.Errorf("file at offset %d (%v), want 0", off, err)
@@ -212,7 +201,7 @@ func TestOpenBodyIsVerified(t *testing.T) {
 		t.Errorf("Stat: %v %v", fi, err)
 	}
 	got, err := io.ReadAll(rc)
-	want, _ := os.ReadFile(bs[0].Path)
+	want, _ := os.ReadFile(b.Path)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("body reads %d bytes (%v), file has %d", len(got), err, len(want))
 	}
@@ -223,19 +212,8 @@ func TestOpenBodyIsVerified(t *testing.T) {
 // bandwidth-limited sink (read and hashed on the way).
 func TestOpenBodyToFileSink(t *testing.T) {
 	s := mustOpen(t, testConfig(t, t.TempDir()))
-	for i := range 2000 {
-		if err := s.Append("fw", record("fw", i), time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.SealAll(); err != nil {
-		t.Fatal(err)
-	}
-	bs, _ := s.Batches()
-	if len(bs) != 1 {
-		t.Fatalf("%d batches", len(bs))
-	}
-	want, err := os.ReadFile(bs[0].Path)
+	b := sealedBatch(t, s, 2000)
+	want, err := os.ReadFile(b.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,11 +223,11 @@ func TestOpenBodyToFileSink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc, err := s.Open(bs[0])
+		rc, err := s.Open(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := bs[0].Manifest
+		m := b.Manifest
 		err = sink.Put(context.Background(), m.Key, rc, m.Bytes, m)
 		_ = rc.Close()
 		if err != nil {
@@ -529,4 +507,23 @@ func TestChecksummedFramesStillRead(t *testing.T) {
 	if rep, err := Verify(dir); err != nil || !rep.OK() {
 		t.Errorf("Verify: %v %+v", err, rep)
 	}
+}
+
+// sealedBatch appends n records of source fw, seals, and returns the one
+// batch that makes.
+func sealedBatch(t *testing.T, s *Spool, n int) uploader.Batch {
+	t.Helper()
+	for i := range n {
+		if err := s.Append("fw", record("fw", i), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SealAll(); err != nil {
+		t.Fatal(err)
+	}
+	bs, _ := s.Batches()
+	if len(bs) != 1 {
+		t.Fatalf("%d batches", len(bs))
+	}
+	return bs[0]
 }

@@ -49,12 +49,7 @@ func TestFlushErrorClosesConnection(t *testing.T) {
 	r, _ := start(t, Config{Handler: h})
 	c := dial(t, r.Addr())
 	write(t, c, "<13>one\n")
-	expectClosed(t, c)
-	m := r.cfg.Metrics
-	waitFor(t, "handler error counted", func() bool { return counter(m.connClosed, "test", "handler_error") == 1 })
-	if n := counter(m.handlerErrors, "test", "tcp"); n != 1 {
-		t.Errorf("handler_errors_total = %d, want 1", n)
-	}
+	expectHandlerErrorClose(t, r, c)
 	if got := h.datas(); len(got) != 1 || got[0] != "<13>one" {
 		t.Errorf("recorded %q", got)
 	}

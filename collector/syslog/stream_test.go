@@ -392,6 +392,18 @@ func TestBackpressure(t *testing.T) {
 	}
 }
 
+// expectHandlerErrorClose checks that c is closed and counted once as a
+// handler error, both as a close reason and in handler_errors_total.
+func expectHandlerErrorClose(t *testing.T, r *Receiver, c net.Conn) {
+	t.Helper()
+	expectClosed(t, c)
+	m := r.cfg.Metrics
+	waitFor(t, "handler error counted", func() bool { return counter(m.connClosed, "test", "handler_error") == 1 })
+	if n := counter(m.handlerErrors, "test", "tcp"); n != 1 {
+		t.Errorf("handler_errors_total = %d, want 1", n)
+	}
+}
+
 func TestHandlerErrorClosesConnection(t *testing.T) {
 	errBad := errors.New("bad message")
 	h := &recorder{fail: func(d []byte) error {
@@ -403,12 +415,7 @@ func TestHandlerErrorClosesConnection(t *testing.T) {
 	r, _ := start(t, Config{Handler: h})
 	c := dial(t, r.Addr())
 	write(t, c, "<13>good\n<13>bad\n<13>never\n")
-	expectClosed(t, c)
-	m := r.cfg.Metrics
-	waitFor(t, "handler error counted", func() bool { return counter(m.connClosed, "test", "handler_error") == 1 })
-	if n := counter(m.handlerErrors, "test", "tcp"); n != 1 {
-		t.Errorf("handler_errors_total = %d", n)
-	}
+	expectHandlerErrorClose(t, r, c)
 	if got := h.datas(); fmt.Sprint(got) != "[<13>good]" {
 		t.Errorf("recorded %q", got)
 	}
